@@ -1,0 +1,109 @@
+//! Sources and the mapping language. A [`Source`] turns a file or service into a stream
+//! of raw [`Record`]s that know their position; a [`mapping::Mapping`] turns records into
+//! unified rows or [`Reject`]s. Nothing here touches the hub's database.
+
+pub mod csv;
+pub mod excel;
+pub mod mapping;
+mod record;
+
+pub use record::{Cell, Header, Record};
+
+use abe_schema::Reject;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// One item a source yields: a record to map, or a row the source itself could not read
+/// (ragged, undecodable) that becomes a reject without stopping the run.
+#[derive(Debug)]
+pub enum SourceItem {
+    /// A readable row.
+    Record(Record),
+    /// A row refused while reading.
+    Reject(Reject),
+}
+
+/// A stream of items; an `Err` is fatal for the run (the file cannot be read at all).
+pub type RecordStream = Box<dyn Iterator<Item = Result<SourceItem, SourceError>> + Send>;
+
+/// Why a source cannot be read at all. Each variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The file could not be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// File as written in the config.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not in the declared format (or is corrupt).
+    #[error("{path} is not a readable {format}: {reason}")]
+    Format {
+        /// File as written in the config.
+        path: String,
+        /// Format the config declared, e.g. `xlsx workbook`.
+        format: &'static str,
+        /// What the reader said.
+        reason: String,
+    },
+    /// The config asks for something the file does not have (a sheet, a header column).
+    #[error("{path}: {reason}")]
+    Shape {
+        /// File as written in the config.
+        path: String,
+        /// What is missing, in words.
+        reason: String,
+    },
+    /// The connector config itself is wrong.
+    #[error("invalid connector config: {0}")]
+    Config(String),
+}
+
+/// Config of a source, tagged by `kind`. A new kind is one module and one variant here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SourceConfig {
+    /// A delimited text file.
+    Csv(csv::CsvConfig),
+    /// A spreadsheet workbook (xlsx, xlsm, xls, xlsb, ods).
+    Excel(excel::ExcelConfig),
+}
+
+impl SourceConfig {
+    /// Opens the source; relative paths are resolved against `base_dir` (the folder of
+    /// the config file that declared the connector).
+    pub fn open(&self, base_dir: &Path) -> Result<RecordStream, SourceError> {
+        match self {
+            SourceConfig::Csv(config) => config.open(base_dir),
+            SourceConfig::Excel(config) => config.open(base_dir),
+        }
+    }
+
+    /// The kind word, as in the config.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SourceConfig::Csv(_) => "csv",
+            SourceConfig::Excel(_) => "excel",
+        }
+    }
+}
+
+/// Resolves a config path against the config's folder.
+pub(crate) fn resolve(base_dir: &Path, path: &str) -> PathBuf {
+    let path = Path::new(path);
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base_dir.join(path)
+    }
+}
+
+/// Folder of the public test files, beside the repository (`../shared/data`).
+#[cfg(test)]
+pub(crate) fn shared_data(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data")
+        .join(relative)
+}

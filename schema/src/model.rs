@@ -1,0 +1,299 @@
+//! Typed rows of the unified schema and the closed vocabularies they use. Each
+//! vocabulary converts to and from the snake_case word stored in the database.
+
+use serde::{Deserialize, Serialize};
+
+/// Declares a closed vocabulary: an enum with its database word for each variant.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $word:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The word stored in the database and written in config files.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $word),+ }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownWord;
+            fn from_str(word: &str) -> Result<Self, UnknownWord> {
+                match word {
+                    $($word => Ok($name::$variant),)+
+                    other => Err(UnknownWord {
+                        vocabulary: stringify!($name),
+                        word: other.to_string(),
+                    }),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// A word that is not in a closed vocabulary.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("\"{word}\" is not a known {vocabulary}")]
+pub struct UnknownWord {
+    /// Which vocabulary was asked.
+    pub vocabulary: &'static str,
+    /// The word that did not match.
+    pub word: String,
+}
+
+vocabulary! {
+    /// Level of an area in the Thai administrative hierarchy.
+    AreaLevel {
+        /// จังหวัด, 2-digit code.
+        Province = "province",
+        /// อำเภอ / เขต, 4-digit code.
+        District = "district",
+        /// ตำบล / แขวง, 6-digit code.
+        Subdistrict = "subdistrict",
+    }
+}
+
+vocabulary! {
+    /// What kind of organisation an agency is.
+    AgencyKind {
+        /// A ministry, department or provincial office.
+        Government = "government",
+        /// A school acting as a data owner.
+        School = "school",
+        /// A non-governmental organisation.
+        Ngo = "ngo",
+        /// A company or private foundation.
+        Private = "private",
+        /// A civil-society network.
+        CivilSociety = "civil_society",
+        /// A community organisation.
+        Community = "community",
+        /// Local government (อปท.): PAO, municipality, SAO.
+        LocalGovernment = "local_government",
+    }
+}
+
+vocabulary! {
+    /// Whether an indicator counts things or relates two counts.
+    IndicatorKind {
+        /// A count that sums up the area hierarchy.
+        Count = "count",
+        /// A ratio of a numerator to a denominator indicator.
+        Ratio = "ratio",
+    }
+}
+
+vocabulary! {
+    /// Which way an indicator gets worse.
+    Direction {
+        /// Higher values are worse (out-of-school children).
+        HigherIsWorse = "higher_is_worse",
+        /// Lower values are worse (enrolment rate).
+        LowerIsWorse = "lower_is_worse",
+    }
+}
+
+vocabulary! {
+    /// What rows a connector's mapping produces.
+    Target {
+        /// Values of indicators.
+        Observations = "observations",
+        /// Provinces, districts and subdistricts.
+        Areas = "areas",
+        /// Schools.
+        Schools = "schools",
+    }
+}
+
+vocabulary! {
+    /// State of a connector run.
+    RunStatus {
+        /// Reading and loading now.
+        Running = "running",
+        /// Committed.
+        Succeeded = "succeeded",
+        /// Rolled back; the previous data stands.
+        Failed = "failed",
+    }
+}
+
+/// An organisation that owns sources.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Agency {
+    /// Short stable code, e.g. `PEO-SKA`.
+    pub code: String,
+    /// Thai name.
+    pub name_th: String,
+    /// English name.
+    pub name_en: Option<String>,
+    /// Kind of organisation.
+    pub kind: AgencyKind,
+}
+
+/// An indicator of the catalogue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Indicator {
+    /// Stable code, e.g. `out_of_school_children`.
+    pub code: String,
+    /// Thai name.
+    pub name_th: String,
+    /// English name.
+    pub name_en: Option<String>,
+    /// Unit of the value, e.g. `persons` or `percent`.
+    pub unit: String,
+    /// Count or ratio.
+    pub kind: IndicatorKind,
+    /// For ratios: the numerator indicator.
+    pub numerator: Option<String>,
+    /// For ratios: the denominator indicator.
+    pub denominator: Option<String>,
+    /// Which way is worse.
+    pub direction: Direction,
+    /// Topic used to match problems and resources, e.g. `access`.
+    pub topic: Option<String>,
+}
+
+/// A warning/critical pair for an indicator at one area level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Threshold {
+    /// Indicator code.
+    pub indicator: String,
+    /// Level the threshold applies to.
+    pub level: AreaLevel,
+    /// Value at which a warning is raised.
+    pub warning: Option<f64>,
+    /// Value at which a critical alert is raised.
+    pub critical: Option<f64>,
+}
+
+/// An area of the hierarchy as loaded by a connector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AreaRow {
+    /// 2, 4 or 6-digit DOPA code.
+    pub code: String,
+    /// Level implied by the code length.
+    pub level: AreaLevel,
+    /// Parent code implied by the prefix.
+    pub parent_code: Option<String>,
+    /// Thai name.
+    pub name_th: String,
+    /// English name.
+    pub name_en: Option<String>,
+}
+
+/// A school as loaded by a connector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchoolRow {
+    /// Ministry school code (OBEC 10-digit or another agency's).
+    pub code: String,
+    /// Thai name.
+    pub name_th: String,
+    /// English name.
+    pub name_en: Option<String>,
+    /// Area code the school is in (usually a subdistrict).
+    pub area_code: String,
+    /// Affiliation, e.g. `OBEC`, `LAO`, `BPP`.
+    pub affiliation: Option<String>,
+    /// Levels taught, free text such as `primary;lower_secondary`.
+    pub levels: Option<String>,
+}
+
+/// One value of an indicator for an area or school, a period and a breakdown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObservationRow {
+    /// Indicator code.
+    pub indicator: String,
+    /// Area code; for a school observation, the school's area.
+    pub area_code: String,
+    /// School code, empty when the observation is about an area.
+    pub school_code: String,
+    /// Period, e.g. `2023` (calendar or academic year as the indicator defines).
+    pub period: String,
+    /// Canonical breakdown, see [`Breakdown`]; empty for the total.
+    pub breakdown: String,
+    /// The value.
+    pub value: f64,
+}
+
+/// A breakdown such as sex=female, level=primary, held sorted by dimension so that one
+/// breakdown always has one spelling: `level=primary;sex=female`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Breakdown(pub Vec<(String, String)>);
+
+impl Breakdown {
+    /// Builds a breakdown from pairs, dropping pairs with an empty value.
+    pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut pairs: Vec<(String, String)> =
+            pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        pairs.sort();
+        Breakdown(pairs)
+    }
+
+    /// The canonical text stored in the database.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        for (i, (dimension, value)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(';');
+            }
+            out.push_str(&escape(dimension));
+            out.push('=');
+            out.push_str(&escape(value));
+        }
+        out
+    }
+
+    /// Reads the canonical text back; malformed parts are skipped.
+    pub fn decode(text: &str) -> Self {
+        let pairs = text
+            .split(';')
+            .filter(|p| !p.is_empty())
+            .filter_map(|p| p.split_once('='))
+            .map(|(d, v)| (unescape(d), unescape(v)));
+        Breakdown::new(pairs)
+    }
+}
+
+/// `;` and `=` separate pairs, so they and `%` are percent-escaped inside values.
+fn escape(text: &str) -> String {
+    text.replace('%', "%25").replace(';', "%3B").replace('=', "%3D")
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("%3D", "=").replace("%3B", ";").replace("%25", "%")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vocabulary_words_round_trip() {
+        for level in AreaLevel::ALL {
+            assert_eq!(level.as_str().parse::<AreaLevel>(), Ok(*level));
+        }
+        let err = "village".parse::<AreaLevel>().unwrap_err();
+        assert_eq!(err.to_string(), "\"village\" is not a known AreaLevel");
+    }
+
+    #[test]
+    fn breakdown_has_one_spelling_whatever_the_order() {
+        let a = Breakdown::new([("sex".into(), "female".into()), ("level".into(), "p;1=x".into())]);
+        let b = Breakdown::new([("level".into(), "p;1=x".into()), ("sex".into(), "female".into())]);
+        assert_eq!(a.encode(), b.encode());
+        assert_eq!(a.encode(), "level=p%3B1%3Dx;sex=female");
+        assert_eq!(Breakdown::decode(&a.encode()), a);
+        assert_eq!(Breakdown::new([("sex".into(), String::new())]).encode(), "");
+    }
+}
