@@ -156,7 +156,11 @@ impl CsvRecords {
                     path: records.path.clone(),
                     reason: format!(
                         "no header row: the file ends before row {header_row}{}",
-                        if records.row == 0 { " (the file is empty)" } else { "" }
+                        if records.row == 0 {
+                            " (the file is empty)"
+                        } else {
+                            ""
+                        }
                     ),
                 });
             }
@@ -326,7 +330,8 @@ mod tests {
 
     #[test]
     fn windows874_schools_keep_the_en_dash_that_strict_tis620_lacks() {
-        let mut config = CsvConfig::new("derived-thai-legacy-encodings/chiang-mai-schools.cp874-crlf.csv");
+        let mut config =
+            CsvConfig::new("derived-thai-legacy-encodings/chiang-mai-schools.cp874-crlf.csv");
         config.encoding = Some("windows-874".into());
         let (_, rows, rejects) = read_all(&config);
         assert!(rejects.is_empty(), "{rejects:?}");
@@ -344,7 +349,11 @@ mod tests {
         let (header, rows, rejects) = read_all(&config);
         assert!(rejects.is_empty());
         // The file has no header: its first data row becomes the header, BOM removed.
-        assert!(header.names()[0].chars().all(|c| c.is_ascii_digit()), "{:?}", header.names()[0]);
+        assert!(
+            header.names()[0].chars().all(|c| c.is_ascii_digit()),
+            "{:?}",
+            header.names()[0]
+        );
         assert_eq!(rows.len(), 7_375 - 1);
     }
 
@@ -363,7 +372,11 @@ mod tests {
         let first = &rejects[0];
         assert_eq!(first.position.row, Some(2));
         assert_eq!(first.position.column.as_deref(), Some("name_th"));
-        assert!(first.reason.contains("declare the file's encoding"), "{}", first.reason);
+        assert!(
+            first.reason.contains("declare the file's encoding"),
+            "{}",
+            first.reason
+        );
     }
 
     #[test]
@@ -372,7 +385,10 @@ mod tests {
         let (header, rows, rejects) = read_all(&config);
         assert!(rejects.is_empty(), "{rejects:?}");
         assert!(!rows.is_empty());
-        assert!(header.names().iter().all(|n| !n.contains('\u{FEFF}') && !n.contains('\0')));
+        assert!(header
+            .names()
+            .iter()
+            .all(|n| !n.contains('\u{FEFF}') && !n.contains('\0')));
     }
 
     #[test]
@@ -392,12 +408,19 @@ mod tests {
     fn csv_spectrum_quotes_and_newlines_match_the_expected_parse() {
         // newlines_crlf is left out: its JSON normalises a quoted CRLF to LF, while the
         // parser (rightly, per RFC 4180) keeps quoted content as written.
-        for name in ["quotes_and_newlines", "escaped_quotes", "comma_in_quotes", "newlines", "utf8"] {
+        for name in [
+            "quotes_and_newlines",
+            "escaped_quotes",
+            "comma_in_quotes",
+            "newlines",
+            "utf8",
+        ] {
             let config = CsvConfig::new(format!("csv-spectrum/csvs/{name}.csv"));
             let (header, rows, rejects) = read_all(&config);
             assert!(rejects.is_empty(), "{name}: {rejects:?}");
             let expected: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_str(
-                &std::fs::read_to_string(shared_data(&format!("csv-spectrum/json/{name}.json"))).expect("json"),
+                &std::fs::read_to_string(shared_data(&format!("csv-spectrum/json/{name}.json")))
+                    .expect("json"),
             )
             .expect("parses");
             assert_eq!(rows.len(), expected.len(), "{name}");
@@ -414,10 +437,22 @@ mod tests {
     fn empty_file_missing_file_and_bad_config_are_clear_errors() {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("empty.csv"), b"").expect("write");
-        let err = CsvConfig::new("empty.csv").open(dir.path()).err().expect("error");
-        assert!(err.to_string().contains("empty.csv: no header row"), "{err}");
-        let err = CsvConfig::new("missing.csv").open(dir.path()).err().expect("error");
-        assert!(err.to_string().starts_with("cannot read missing.csv"), "{err}");
+        let err = CsvConfig::new("empty.csv")
+            .open(dir.path())
+            .err()
+            .expect("error");
+        assert!(
+            err.to_string().contains("empty.csv: no header row"),
+            "{err}"
+        );
+        let err = CsvConfig::new("missing.csv")
+            .open(dir.path())
+            .err()
+            .expect("error");
+        assert!(
+            err.to_string().starts_with("cannot read missing.csv"),
+            "{err}"
+        );
         let mut bad = CsvConfig::new("empty.csv");
         bad.delimiter = '、';
         assert!(matches!(bad.open(dir.path()), Err(SourceError::Config(_))));
@@ -429,7 +464,8 @@ mod tests {
     #[test]
     fn ragged_rows_are_rejected_and_the_rest_reads() {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("r.csv"), "a,b\n1,2\n3\n4,5,6\n7,8,\n9,10\n").expect("write");
+        std::fs::write(dir.path().join("r.csv"), "a,b\n1,2\n3\n4,5,6\n7,8,\n9,10\n")
+            .expect("write");
         let mut records = 0;
         let mut rejected_rows = Vec::new();
         for item in CsvConfig::new("r.csv").open(dir.path()).expect("opens") {

@@ -48,7 +48,8 @@ impl ExcelConfig {
                 source,
             });
         }
-        let mut workbook = open_workbook_auto(&full_path).map_err(|e| format_error(e.to_string()))?;
+        let mut workbook =
+            open_workbook_auto(&full_path).map_err(|e| format_error(e.to_string()))?;
         let names = workbook.sheet_names();
         let sheet_name = match &self.sheet {
             None => names.first().cloned(),
@@ -67,7 +68,11 @@ impl ExcelConfig {
                 if names.is_empty() {
                     "none".to_string()
                 } else {
-                    names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
+                    names
+                        .iter()
+                        .map(|n| format!("\"{n}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 }
             ),
         })?;
@@ -120,7 +125,10 @@ impl SheetRecords {
                 absolute - first_row
             }
             None => (0..height)
-                .find(|&r| (0..range.width()).any(|c| !matches!(range.get((r, c)), None | Some(Data::Empty))))
+                .find(|&r| {
+                    (0..range.width())
+                        .any(|c| !matches!(range.get((r, c)), None | Some(Data::Empty)))
+                })
                 .ok_or_else(|| shape_error("the sheet is empty".into()))?,
         };
         let names = (0..range.width())
@@ -271,19 +279,41 @@ mod tests {
     #[test]
     fn hostile_and_wrong_files_give_clear_errors() {
         for (file, expect) in [
-            ("calamine-tests/too_small.xls", "is not a readable spreadsheet workbook"),
-            ("calamine-tests/pass_protected.xlsx", "is not a readable spreadsheet workbook"),
-            ("calamine-tests/issue_594_dos.ods", "calamine-tests/issue_594_dos.ods"),
-            ("csvlint-fixtures/title-row.csv", "is not a readable spreadsheet workbook"),
+            (
+                "calamine-tests/too_small.xls",
+                "is not a readable spreadsheet workbook",
+            ),
+            (
+                "calamine-tests/pass_protected.xlsx",
+                "is not a readable spreadsheet workbook",
+            ),
+            (
+                "calamine-tests/issue_594_dos.ods",
+                "calamine-tests/issue_594_dos.ods",
+            ),
+            (
+                "csvlint-fixtures/title-row.csv",
+                "is not a readable spreadsheet workbook",
+            ),
             ("calamine-tests/missing-file.xlsx", "cannot read"),
         ] {
-            let err = config(file).open(&shared_data("")).err().map(|e| e.to_string());
+            let err = config(file)
+                .open(&shared_data(""))
+                .err()
+                .map(|e| e.to_string());
             let err = err.unwrap_or_else(|| panic!("{file} opened"));
             assert!(err.contains(expect), "{file}: {err}");
         }
         let mut c = config("kongvut-thai-province-data/districts.xlsx");
         c.sheet = Some(SheetRef::Name("ไม่มี".into()));
-        let err = c.open(&shared_data("")).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.contains("no sheet named \"ไม่มี\" (the workbook has"), "{err}");
+        let err = c
+            .open(&shared_data(""))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("no sheet named \"ไม่มี\" (the workbook has"),
+            "{err}"
+        );
     }
 }

@@ -3,7 +3,10 @@
 //! when the config loads, and against each header when a table starts.
 
 use crate::{Cell, Header, Record};
-use abe_schema::thai::{normalise_area_code, parent_area_code, parse_number, thai_digits_to_arabic, to_ce_year, trim_thai};
+use abe_schema::thai::{
+    normalise_area_code, parent_area_code, parse_number, thai_digits_to_arabic, to_ce_year,
+    trim_thai,
+};
 use abe_schema::{AreaRow, Breakdown, ObservationRow, Reject, SchoolRow, Target};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -63,7 +66,14 @@ pub fn target_fields(target: Target) -> (&'static [&'static str], &'static [&'st
     match target {
         Target::Areas => (&["code", "name_th", "name_en"], &["code", "name_th"]),
         Target::Schools => (
-            &["code", "name_th", "name_en", "area", "affiliation", "levels"],
+            &[
+                "code",
+                "name_th",
+                "name_en",
+                "area",
+                "affiliation",
+                "levels",
+            ],
             &["code", "name_th", "area"],
         ),
         Target::Observations => (
@@ -117,18 +127,26 @@ impl Mapping {
             return Err("mapping for observations needs the field \"area\" or \"school\"".into());
         }
         if target != Target::Observations && !config.breakdown.is_empty() {
-            return Err(format!("a breakdown only applies to observations, not {target}"));
+            return Err(format!(
+                "a breakdown only applies to observations, not {target}"
+            ));
         }
         let specs = config.fields.iter().chain(config.breakdown.iter());
         for (name, spec) in specs {
             match (&spec.column, &spec.constant) {
                 (Some(_), None) | (None, Some(_)) => {}
-                _ => return Err(format!("field \"{name}\" needs exactly one of `column` or `const`")),
+                _ => {
+                    return Err(format!(
+                        "field \"{name}\" needs exactly one of `column` or `const`"
+                    ))
+                }
             }
             for transform in &spec.transforms {
                 if let Transform::Lookup(table) = transform {
                     if !config.lookups.contains_key(table) {
-                        return Err(format!("field \"{name}\" uses lookup \"{table}\", which is not declared"));
+                        return Err(format!(
+                            "field \"{name}\" uses lookup \"{table}\", which is not declared"
+                        ));
                     }
                 }
             }
@@ -141,9 +159,21 @@ impl Mapping {
         self.target
     }
 
+    /// The source column that fills `field`, if it comes from a column.
+    pub fn column_of(&self, field: &str) -> Option<&str> {
+        self.config
+            .fields
+            .get(field)
+            .and_then(|s| s.column.as_deref())
+    }
+
     /// Checks that every column the mapping reads is in `header`.
     pub fn check_header(&self, header: &Header) -> Result<(), String> {
-        let specs = self.config.fields.values().chain(self.config.breakdown.values());
+        let specs = self
+            .config
+            .fields
+            .values()
+            .chain(self.config.breakdown.values());
         for column in specs.filter_map(|s| s.column.as_deref()) {
             if header.position(column).is_none() {
                 return Err(format!(
@@ -205,18 +235,33 @@ impl Mapping {
                 };
                 let school_code = field("school")?.unwrap_or_default();
                 if area_code.is_empty() && school_code.is_empty() {
-                    return Err(self.reject(record, None, None, "neither an area nor a school is given".into()));
+                    return Err(self.reject(
+                        record,
+                        None,
+                        None,
+                        "neither an area nor a school is given".into(),
+                    ));
                 }
                 let (raw_value, _) = required("value")?;
                 let value = match parse_number(&raw_value) {
                     Ok(Some(v)) => v,
                     Ok(None) => {
                         let spec = self.config.fields.get("value");
-                        return Err(self.reject(record, spec, Some(&raw_value), "value is blank".into()));
+                        return Err(self.reject(
+                            record,
+                            spec,
+                            Some(&raw_value),
+                            "value is blank".into(),
+                        ));
                     }
                     Err(e) => {
                         let spec = self.config.fields.get("value");
-                        return Err(self.reject(record, spec, Some(&raw_value), format!("value is {e}")));
+                        return Err(self.reject(
+                            record,
+                            spec,
+                            Some(&raw_value),
+                            format!("value is {e}"),
+                        ));
                     }
                 };
                 let mut pairs = Vec::with_capacity(self.config.breakdown.len());
@@ -243,8 +288,14 @@ impl Mapping {
         field: &str,
         raw: &str,
     ) -> Result<(String, abe_schema::AreaLevel), Reject> {
-        normalise_area_code(raw)
-            .map_err(|e| self.reject(record, self.config.fields.get(field), Some(raw), e.to_string()))
+        normalise_area_code(raw).map_err(|e| {
+            self.reject(
+                record,
+                self.config.fields.get(field),
+                Some(raw),
+                e.to_string(),
+            )
+        })
     }
 
     /// The field's value after transforms; `None` when blank and without default.
@@ -256,7 +307,12 @@ impl Mapping {
                 match index.and_then(|i| record.cells.get(i)) {
                     Some(Cell::Text(text)) => text.clone(),
                     Some(Cell::Error(error)) => {
-                        return Err(self.reject(record, Some(spec), Some(error), format!("the cell holds the spreadsheet error {error}")))
+                        return Err(self.reject(
+                            record,
+                            Some(spec),
+                            Some(error),
+                            format!("the cell holds the spreadsheet error {error}"),
+                        ))
                     }
                     None => String::new(),
                 }
@@ -293,13 +349,21 @@ impl Mapping {
                 }
                 match self.config.lookups.get(table).and_then(|t| t.get(key)) {
                     Some(result) => result.clone(),
-                    None => return Err(format!("\"{key}\" is not in the lookup table \"{table}\"")),
+                    None => {
+                        return Err(format!("\"{key}\" is not in the lookup table \"{table}\""))
+                    }
                 }
             }
         })
     }
 
-    fn reject(&self, record: &Record, spec: Option<&FieldSpec>, value: Option<&str>, reason: String) -> Reject {
+    fn reject(
+        &self,
+        record: &Record,
+        spec: Option<&FieldSpec>,
+        value: Option<&str>,
+        reason: String,
+    ) -> Reject {
         let position = match spec.and_then(|s| s.column.as_deref()) {
             Some(column) => record.position.with_column(column),
             None => record.position.clone(),
@@ -356,7 +420,10 @@ mod tests {
     fn an_observation_row_is_mapped_through_every_transform() {
         let mapping = observation_mapping();
         let row = mapping
-            .map(&record(HEADER, &["๒๕๖๖", " ๙๐๐๑ ", "หญิง", "นักเรียน ", "๑,๒๓๔"]))
+            .map(&record(
+                HEADER,
+                &["๒๕๖๖", " ๙๐๐๑ ", "หญิง", "นักเรียน ", "๑,๒๓๔"],
+            ))
             .expect("maps");
         assert_eq!(
             row,
@@ -375,11 +442,36 @@ mod tests {
     fn bad_values_are_rejected_with_column_value_and_reason() {
         let mapping = observation_mapping();
         let cases = [
-            (["25x6", "9001", "ชาย", "นักเรียน", "1"], "ปี", "25x6", "not a year"),
-            (["2566", "9001", "ชาย", "นักเรียน", "ไม่ทราบ"], "จำนวน", "ไม่ทราบ", "not a number"),
-            (["2566", "901", "ชาย", "นักเรียน", "1"], "อำเภอ", "901", "2 (province), 4 (district) or 6"),
-            (["2566", "9001", "อื่น", "นักเรียน", "1"], "เพศ", "อื่น", "not in the lookup table \"sex\""),
-            (["2566", "9001", "ชาย", "นักเรียน", "1.5.2"], "จำนวน", "1.5.2", "not a number"),
+            (
+                ["25x6", "9001", "ชาย", "นักเรียน", "1"],
+                "ปี",
+                "25x6",
+                "not a year",
+            ),
+            (
+                ["2566", "9001", "ชาย", "นักเรียน", "ไม่ทราบ"],
+                "จำนวน",
+                "ไม่ทราบ",
+                "not a number",
+            ),
+            (
+                ["2566", "901", "ชาย", "นักเรียน", "1"],
+                "อำเภอ",
+                "901",
+                "2 (province), 4 (district) or 6",
+            ),
+            (
+                ["2566", "9001", "อื่น", "นักเรียน", "1"],
+                "เพศ",
+                "อื่น",
+                "not in the lookup table \"sex\"",
+            ),
+            (
+                ["2566", "9001", "ชาย", "นักเรียน", "1.5.2"],
+                "จำนวน",
+                "1.5.2",
+                "not a number",
+            ),
         ];
         for (cells, column, value, reason) in cases {
             let reject = mapping.map(&record(HEADER, &cells)).expect_err("rejected");
@@ -401,9 +493,13 @@ mod tests {
 
     #[test]
     fn areas_get_level_and_parent_from_the_code() {
-        let config = toml_like(r#"{"fields": {"code": {"column": "code"}, "name_th": {"column": "name", "transforms": ["trim"]}, "name_en": {"const": "X"}}}"#);
+        let config = toml_like(
+            r#"{"fields": {"code": {"column": "code"}, "name_th": {"column": "name", "transforms": ["trim"]}, "name_en": {"const": "X"}}}"#,
+        );
         let mapping = Mapping::new(Target::Areas, config).expect("valid");
-        let row = mapping.map(&record(&["code", "name"], &["9001", " เมืองสงขลา "])).expect("maps");
+        let row = mapping
+            .map(&record(&["code", "name"], &["9001", " เมืองสงขลา "]))
+            .expect("maps");
         assert_eq!(
             row,
             MappedRow::Area(AreaRow {
@@ -419,10 +515,22 @@ mod tests {
     #[test]
     fn invalid_mappings_are_refused_with_a_reason() {
         let cases = [
-            (r#"{"fields": {"code": {"column": "c"}}}"#, "needs the field \"name_th\""),
-            (r#"{"fields": {"code": {"column": "c"}, "name_th": {"column": "n"}, "colour": {"const": "x"}}}"#, "not a field of areas"),
-            (r#"{"fields": {"code": {"column": "c", "const": "x"}, "name_th": {"column": "n"}}}"#, "exactly one of"),
-            (r#"{"fields": {"code": {"column": "c", "transforms": [{"lookup": "nope"}]}, "name_th": {"column": "n"}}}"#, "not declared"),
+            (
+                r#"{"fields": {"code": {"column": "c"}}}"#,
+                "needs the field \"name_th\"",
+            ),
+            (
+                r#"{"fields": {"code": {"column": "c"}, "name_th": {"column": "n"}, "colour": {"const": "x"}}}"#,
+                "not a field of areas",
+            ),
+            (
+                r#"{"fields": {"code": {"column": "c", "const": "x"}, "name_th": {"column": "n"}}}"#,
+                "exactly one of",
+            ),
+            (
+                r#"{"fields": {"code": {"column": "c", "transforms": [{"lookup": "nope"}]}, "name_th": {"column": "n"}}}"#,
+                "not declared",
+            ),
         ];
         for (json, expect) in cases {
             let err = Mapping::new(Target::Areas, toml_like(json)).expect_err("refused");
@@ -435,6 +543,9 @@ mod tests {
         let mapping = observation_mapping();
         let header = Header::new(vec!["ปี".into(), "อำเภอ".into()]);
         let err = mapping.check_header(&header).expect_err("missing columns");
-        assert!(err.contains("is not in the header (columns: \"ปี\", \"อำเภอ\")"), "{err}");
+        assert!(
+            err.contains("is not in the header (columns: \"ปี\", \"อำเภอ\")"),
+            "{err}"
+        );
     }
 }

@@ -267,11 +267,15 @@ impl Breakdown {
 
 /// `;` and `=` separate pairs, so they and `%` are percent-escaped inside values.
 fn escape(text: &str) -> String {
-    text.replace('%', "%25").replace(';', "%3B").replace('=', "%3D")
+    text.replace('%', "%25")
+        .replace(';', "%3B")
+        .replace('=', "%3D")
 }
 
 fn unescape(text: &str) -> String {
-    text.replace("%3D", "=").replace("%3B", ";").replace("%25", "%")
+    text.replace("%3D", "=")
+        .replace("%3B", ";")
+        .replace("%25", "%")
 }
 
 #[cfg(test)]
@@ -289,8 +293,14 @@ mod tests {
 
     #[test]
     fn breakdown_has_one_spelling_whatever_the_order() {
-        let a = Breakdown::new([("sex".into(), "female".into()), ("level".into(), "p;1=x".into())]);
-        let b = Breakdown::new([("level".into(), "p;1=x".into()), ("sex".into(), "female".into())]);
+        let a = Breakdown::new([
+            ("sex".into(), "female".into()),
+            ("level".into(), "p;1=x".into()),
+        ]);
+        let b = Breakdown::new([
+            ("level".into(), "p;1=x".into()),
+            ("sex".into(), "female".into()),
+        ]);
         assert_eq!(a.encode(), b.encode());
         assert_eq!(a.encode(), "level=p%3B1%3Dx;sex=female");
         assert_eq!(Breakdown::decode(&a.encode()), a);

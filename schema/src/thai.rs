@@ -11,9 +11,7 @@ pub const BUDDHIST_ERA_OFFSET: i32 = 543;
 pub fn thai_digits_to_arabic(text: &str) -> String {
     text.chars()
         .map(|c| match c {
-            '\u{0E50}'..='\u{0E59}' => {
-                char::from(b'0' + (c as u32 - 0x0E50) as u8)
-            }
+            '\u{0E50}'..='\u{0E59}' => char::from(b'0' + (c as u32 - 0x0E50) as u8),
             other => other,
         })
         .collect()
@@ -21,7 +19,9 @@ pub fn thai_digits_to_arabic(text: &str) -> String {
 
 /// Trims white space, including the zero-width and no-break spaces Thai text carries.
 pub fn trim_thai(text: &str) -> &str {
-    text.trim_matches(|c: char| c.is_whitespace() || matches!(c, '\u{200B}' | '\u{FEFF}' | '\u{00A0}'))
+    text.trim_matches(|c: char| {
+        c.is_whitespace() || matches!(c, '\u{200B}' | '\u{FEFF}' | '\u{00A0}')
+    })
 }
 
 /// Error of a year conversion, in words for a reject.
@@ -46,7 +46,11 @@ pub fn to_ce_year(text: &str) -> Result<i32, YearError> {
         .trim();
     let digits = digits.strip_suffix(".0").unwrap_or(digits);
     let year: i32 = digits.parse().map_err(|_| YearError::NotAYear)?;
-    let ce = if year >= 2443 { year - BUDDHIST_ERA_OFFSET } else { year };
+    let ce = if year >= 2443 {
+        year - BUDDHIST_ERA_OFFSET
+    } else {
+        year
+    };
     if (1900..=2200).contains(&ce) {
         Ok(ce)
     } else {

@@ -1,1 +1,138 @@
-fn main() {}
+//! `abe-hub`: the command line. Subcommands only parse and wire; the work is in the
+//! library crates.
+
+mod config;
+mod startup;
+mod telemetry;
+
+use abe_pipeline::{Pipeline, RunError, Trigger};
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use config::HubConfig;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Provincial central-indicator database for Area-Based Education.
+#[derive(Parser)]
+#[command(name = "abe-hub", version, about)]
+struct Cli {
+    /// Database: sqlite://FILE (created if missing) or postgres://USER@HOST/DB.
+    #[arg(
+        long,
+        global = true,
+        env = "ABE_DATABASE_URL",
+        default_value = "sqlite://abe-hub.db",
+        hide_env_values = true
+    )]
+    database_url: String,
+    /// The TOML config file (catalogue and connectors).
+    #[arg(long, short, global = true, env = "ABE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve GraphQL and run connectors on their schedules.
+    Serve {
+        /// Address to listen on; port 0 lets the OS choose.
+        #[arg(long, env = "ABE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Run one connector now and print its counts.
+    Run {
+        /// Connector name from the config.
+        connector: String,
+    },
+    /// Apply database migrations.
+    Migrate,
+    /// Check the config file and print what it declares.
+    Check,
+    /// Print the GraphQL schema (SDL).
+    ExportSchema,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let load_config = || -> Result<HubConfig> {
+        match &cli.config {
+            Some(path) => HubConfig::load(path),
+            None => Ok(HubConfig::empty()),
+        }
+    };
+    match &cli.command {
+        Command::ExportSchema => {
+            print!("{}", abe_gateway::sdl());
+        }
+        Command::Check => {
+            let config = load_config()?;
+            println!(
+                "config ok: {} agencies, {} indicators, {} thresholds, {} connectors",
+                config.agencies.len(),
+                config.indicators.len(),
+                config.thresholds.len(),
+                config.connectors.len()
+            );
+        }
+        Command::Migrate => {
+            startup::open_store(&cli.database_url).await?;
+            println!("migrations applied");
+        }
+        Command::Serve { listen } => {
+            let config = load_config()?;
+            let store = startup::open_store(&cli.database_url).await?;
+            startup::serve(store, config, listen).await?;
+        }
+        Command::Run { connector } => {
+            let config = load_config()?;
+            let def = config
+                .connector_defs()?
+                .into_iter()
+                .find(|d| &d.name == connector)
+                .with_context(|| format!("no connector named {connector} in the config"))?;
+            let store = startup::open_store(&cli.database_url).await?;
+            startup::provision(&store, &config).await?;
+            let pipeline = Pipeline::new(store.clone());
+            let result = pipeline.run(&def, Trigger::Manual).await;
+            store.close().await;
+            return match result {
+                Ok(r) => {
+                    println!(
+                        "run {} of {}: read {}, inserted {}, updated {}, unchanged {}, deleted {}, rejected {} ({} ms reading, {} ms loading)",
+                        r.run_id, r.connector, r.read, r.inserted, r.updated, r.unchanged, r.deleted, r.rejected, r.read_ms, r.load_ms
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(RunError::Failed {
+                    run_id, message, ..
+                }) => {
+                    eprintln!(
+                        "run {run_id} of {connector} failed; the previous data stands: {message}"
+                    );
+                    Ok(ExitCode::FAILURE)
+                }
+                Err(e) => Err(e.into()),
+            };
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

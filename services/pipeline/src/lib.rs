@@ -1,1 +1,100 @@
-//! placeholder
+//! A connector run: read the source, map each record, check it against the reference
+//! tables, stage it, merge it, and journal the run, all in one transaction per run.
+//! Also the scheduler that starts runs on their cron schedules.
+
+mod events;
+mod run;
+mod scheduler;
+
+pub use run::{Pipeline, RunError, RunReport, Trigger};
+pub use scheduler::Scheduler;
+
+use abe_connectors::mapping::{Mapping, MappingConfig};
+use abe_connectors::SourceConfig;
+use abe_schema::Target;
+use std::path::PathBuf;
+
+/// How a run treats the connector's rows that the source no longer has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncMode {
+    /// The source is the whole truth: observations it no longer has are deleted in the
+    /// run's transaction. Areas and schools are shared reference data that other rows
+    /// point at, so for them a full refresh only inserts and updates.
+    #[default]
+    FullRefresh,
+    /// Rows are inserted or updated; none are deleted.
+    Upsert,
+}
+
+/// A connector ready to run: where to read, how to map, where to load.
+#[derive(Debug, Clone)]
+pub struct ConnectorDef {
+    /// Unique name.
+    pub name: String,
+    /// Owning agency code.
+    pub agency: Option<String>,
+    /// What the mapping produces.
+    pub target: Target,
+    /// 6-field cron schedule (seconds first), Asia/Bangkok time.
+    pub schedule: Option<String>,
+    /// How rows gone from the source are treated.
+    pub sync_mode: SyncMode,
+    /// Where to read.
+    pub source: SourceConfig,
+    /// The mapping config, checked into `mapping`.
+    pub mapping_config: MappingConfig,
+    /// The checked mapping.
+    pub mapping: Mapping,
+    /// Folder that relative source paths start from.
+    pub base_dir: PathBuf,
+}
+
+impl ConnectorDef {
+    /// Checks the mapping against the target and builds the definition.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        name: String,
+        agency: Option<String>,
+        target: Target,
+        schedule: Option<String>,
+        sync_mode: SyncMode,
+        source: SourceConfig,
+        mapping_config: MappingConfig,
+        base_dir: PathBuf,
+    ) -> Result<Self, String> {
+        let mapping = Mapping::new(target, mapping_config.clone())
+            .map_err(|e| format!("connector {name}: {e}"))?;
+        if let Some(schedule) = &schedule {
+            scheduler::check_schedule(schedule).map_err(|e| format!("connector {name}: {e}"))?;
+        }
+        Ok(ConnectorDef {
+            name,
+            agency,
+            target,
+            schedule,
+            sync_mode,
+            source,
+            mapping_config,
+            mapping,
+            base_dir,
+        })
+    }
+
+    /// The store's view of this connector (config as JSON).
+    pub fn spec(&self) -> abe_store::ConnectorSpec {
+        let config = serde_json::json!({
+            "source": self.source,
+            "mapping": self.mapping_config,
+            "sync_mode": self.sync_mode,
+        });
+        abe_store::ConnectorSpec {
+            name: self.name.clone(),
+            agency: self.agency.clone(),
+            kind: self.source.kind().to_string(),
+            target: self.target.as_str().to_string(),
+            schedule: self.schedule.clone(),
+            config: config.to_string(),
+        }
+    }
+}

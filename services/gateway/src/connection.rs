@@ -1,0 +1,84 @@
+//! Relay connections built from the store's pages: edges, node, pageInfo, totalCount.
+
+use crate::error::ErrorCode;
+use abe_store::Page;
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{OutputType, Result, SimpleObject};
+
+/// Page size when a client does not say.
+pub const DEFAULT_PAGE: i32 = 100;
+
+/// Extra field of every connection.
+#[derive(SimpleObject)]
+pub struct TotalCount {
+    /// Items matching the filter over all pages.
+    pub total_count: i64,
+}
+
+/// The connection type of every list.
+pub type Conn<N> = Connection<String, N, TotalCount, EmptyFields>;
+
+/// Checked `first` and `after` of a forward page.
+pub struct PageArgs<A> {
+    /// Items wanted.
+    pub first: usize,
+    /// Cursor decoded.
+    pub after: Option<A>,
+}
+
+/// Validates `first` (0..=1000) and decodes `after` with `parse`.
+pub fn page_args<A>(
+    first: Option<i32>,
+    after: Option<String>,
+    parse: impl Fn(&str) -> Option<A>,
+) -> Result<PageArgs<A>> {
+    let first = first.unwrap_or(DEFAULT_PAGE);
+    if !(0..=abe_store::MAX_PAGE as i32).contains(&first) {
+        return Err(ErrorCode::BadInput.error(format!(
+            "first must be between 0 and {}",
+            abe_store::MAX_PAGE
+        )));
+    }
+    let after = match after {
+        Some(cursor) => Some(
+            parse(&cursor)
+                .ok_or_else(|| ErrorCode::BadInput.error("after is not a cursor of this list"))?,
+        ),
+        None => None,
+    };
+    Ok(PageArgs {
+        first: first as usize,
+        after,
+    })
+}
+
+/// Parses an integer cursor.
+pub fn int_cursor(cursor: &str) -> Option<i64> {
+    cursor.parse().ok()
+}
+
+/// Parses a text cursor.
+pub fn text_cursor(cursor: &str) -> Option<String> {
+    Some(cursor.to_string())
+}
+
+/// Builds a connection from a page; `cursor` gives each item's sort key.
+pub fn connection<T, N: OutputType>(
+    page: Page<T>,
+    had_cursor: bool,
+    cursor: impl Fn(&T) -> String,
+    node: impl Fn(T) -> Result<N>,
+) -> Result<Conn<N>> {
+    let mut conn = Connection::with_additional_fields(
+        had_cursor,
+        page.has_next_page,
+        TotalCount {
+            total_count: page.total_count,
+        },
+    );
+    for item in page.items {
+        let key = cursor(&item);
+        conn.edges.push(Edge::new(key, node(item)?));
+    }
+    Ok(conn)
+}

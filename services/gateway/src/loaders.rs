@@ -1,0 +1,116 @@
+//! Batched lookups for parent-to-child fields, so no resolver queries per row.
+
+use crate::error::internal;
+use abe_store::{AgencyRecord, AreaRecord, IndicatorRecord, RunRecord, SchoolRecord, Store};
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::Error;
+use std::collections::HashMap;
+
+/// Declares a loader from a key to a record through one store call.
+macro_rules! loader {
+    ($name:ident, $key:ty, $value:ty, |$store:ident, $keys:ident| $fetch:expr, |$item:ident| $key_of:expr) => {
+        /// Batches lookups of one kind.
+        pub struct $name(pub Store);
+
+        impl Loader<$key> for $name {
+            type Value = $value;
+            type Error = Error;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Error> {
+                let $store = &self.0;
+                let $keys = keys;
+                let items: Vec<$value> = $fetch.map_err(internal)?;
+                Ok(items.into_iter().map(|$item| ($key_of, $item)).collect())
+            }
+        }
+    };
+}
+
+loader!(
+    AreaLoader,
+    String,
+    AreaRecord,
+    |s, k| s.areas_by_code(k).await,
+    |a| a.code.clone()
+);
+loader!(
+    SchoolLoader,
+    String,
+    SchoolRecord,
+    |s, k| s
+        .schools(
+            &abe_store::SchoolFilter {
+                codes: Some(k.to_vec()),
+                ..Default::default()
+            },
+            None,
+            k.len()
+        )
+        .await
+        .map(|p| p.items),
+    |a| a.code.clone()
+);
+loader!(
+    AgencyLoader,
+    String,
+    AgencyRecord,
+    |s, k| s.agencies(Some(k), None, k.len()).await.map(|p| p.items),
+    |a| a.code.clone()
+);
+loader!(
+    IndicatorLoader,
+    String,
+    IndicatorRecord,
+    |s, k| s.indicators(Some(k), None, k.len()).await.map(|p| p.items),
+    |a| a.code.clone()
+);
+loader!(
+    RunLoader,
+    i64,
+    RunRecord,
+    |s, k| s.runs(None, Some(k), None, k.len()).await.map(|p| p.items),
+    |r| r.id
+);
+
+/// The latest run of each connector, by connector name.
+pub struct LatestRunLoader(pub Store);
+
+impl Loader<String> for LatestRunLoader {
+    type Value = RunRecord;
+    type Error = Error;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, RunRecord>, Error> {
+        let runs = self.0.latest_runs(keys).await.map_err(internal)?;
+        Ok(runs.into_iter().map(|r| (r.connector.clone(), r)).collect())
+    }
+}
+
+/// Every loader of one request.
+pub struct Loaders {
+    /// Areas by code.
+    pub areas: DataLoader<AreaLoader>,
+    /// Schools by code.
+    pub schools: DataLoader<SchoolLoader>,
+    /// Agencies by code.
+    pub agencies: DataLoader<AgencyLoader>,
+    /// Indicators by code.
+    pub indicators: DataLoader<IndicatorLoader>,
+    /// Runs by id.
+    pub runs: DataLoader<RunLoader>,
+    /// Latest run by connector.
+    pub latest_runs: DataLoader<LatestRunLoader>,
+}
+
+impl Loaders {
+    /// Fresh loaders (their caches live for one request).
+    pub fn new(store: &Store) -> Self {
+        Loaders {
+            areas: DataLoader::new(AreaLoader(store.clone()), tokio::spawn),
+            schools: DataLoader::new(SchoolLoader(store.clone()), tokio::spawn),
+            agencies: DataLoader::new(AgencyLoader(store.clone()), tokio::spawn),
+            indicators: DataLoader::new(IndicatorLoader(store.clone()), tokio::spawn),
+            runs: DataLoader::new(RunLoader(store.clone()), tokio::spawn),
+            latest_runs: DataLoader::new(LatestRunLoader(store.clone()), tokio::spawn),
+        }
+    }
+}

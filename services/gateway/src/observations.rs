@@ -1,0 +1,331 @@
+//! The indicator catalogue and the observations that give indicators their values.
+
+use crate::areas::{Area, AreaLevel, School};
+use crate::connection::{connection, int_cursor, page_args, text_cursor, Conn};
+use crate::connectors::Run;
+use crate::error::{corrupt, internal, ErrorCode};
+use crate::{loaders::Loaders, store};
+use abe_schema::Breakdown;
+use abe_store::{IndicatorRecord, ObservationFilter, ObservationRecord};
+use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, Result, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+
+/// Count or ratio.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "abe_schema::IndicatorKind")]
+pub enum IndicatorKind {
+    /// A count that sums up the hierarchy.
+    Count,
+    /// A ratio of two counts.
+    Ratio,
+}
+
+/// Which way an indicator gets worse.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "abe_schema::Direction")]
+pub enum Direction {
+    /// Higher values are worse.
+    HigherIsWorse,
+    /// Lower values are worse.
+    LowerIsWorse,
+}
+
+/// An indicator of the catalogue.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Indicator {
+    /// Stable code.
+    pub code: String,
+    /// Thai name.
+    pub name_th: String,
+    /// English name.
+    pub name_en: Option<String>,
+    /// Unit of values.
+    pub unit: String,
+    /// Count or ratio.
+    pub kind: IndicatorKind,
+    /// Numerator indicator code (ratios).
+    pub numerator: Option<String>,
+    /// Denominator indicator code (ratios).
+    pub denominator: Option<String>,
+    /// Which way is worse.
+    pub direction: Direction,
+    /// Topic, to match problems and resources.
+    pub topic: Option<String>,
+}
+
+impl TryFrom<IndicatorRecord> for Indicator {
+    type Error = async_graphql::Error;
+    fn try_from(r: IndicatorRecord) -> Result<Self> {
+        let kind: abe_schema::IndicatorKind = r
+            .kind
+            .parse()
+            .map_err(|_| corrupt("indicator kind", &r.kind))?;
+        let direction: abe_schema::Direction = r
+            .direction
+            .parse()
+            .map_err(|_| corrupt("direction", &r.direction))?;
+        Ok(Indicator {
+            code: r.code,
+            name_th: r.name_th,
+            name_en: r.name_en,
+            unit: r.unit,
+            kind: kind.into(),
+            numerator: r.numerator,
+            denominator: r.denominator,
+            direction: direction.into(),
+            topic: r.topic,
+        })
+    }
+}
+
+/// Warning and critical values of an indicator at one level.
+#[derive(SimpleObject)]
+pub struct Threshold {
+    /// Level the values apply to.
+    pub level: AreaLevel,
+    /// Warning at or beyond this value.
+    pub warning: Option<f64>,
+    /// Critical at or beyond this value.
+    pub critical: Option<f64>,
+}
+
+#[ComplexObject]
+impl Indicator {
+    /// Thresholds of this indicator per level.
+    async fn thresholds(&self, ctx: &Context<'_>) -> Result<Vec<Threshold>> {
+        let rows = store(ctx)?
+            .thresholds(std::slice::from_ref(&self.code))
+            .await
+            .map_err(internal)?;
+        rows.into_iter()
+            .map(|t| {
+                let level: abe_schema::AreaLevel =
+                    t.level.parse().map_err(|_| corrupt("level", &t.level))?;
+                Ok(Threshold {
+                    level: level.into(),
+                    warning: t.warning,
+                    critical: t.critical,
+                })
+            })
+            .collect()
+    }
+}
+
+/// One dimension of a breakdown, e.g. sex = female.
+#[derive(SimpleObject, InputObject, Clone)]
+#[graphql(input_name = "BreakdownInput")]
+pub struct BreakdownPair {
+    /// Dimension, e.g. `sex`.
+    pub dimension: String,
+    /// Value, e.g. `female`.
+    pub value: String,
+}
+
+/// Where a value came from.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Provenance {
+    /// Connector that loaded the value.
+    pub connector: String,
+    /// File or URL.
+    pub file: String,
+    /// Sheet of a workbook.
+    pub sheet: Option<String>,
+    /// Row in the file or sheet.
+    pub row: Option<i64>,
+    /// When the value was last written.
+    pub loaded_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub run_id: i64,
+}
+
+#[ComplexObject]
+impl Provenance {
+    /// The run that last changed the value.
+    async fn run(&self, ctx: &Context<'_>) -> Result<Option<Run>> {
+        ctx.data::<Loaders>()?
+            .runs
+            .load_one(self.run_id)
+            .await?
+            .map(Run::try_from)
+            .transpose()
+    }
+}
+
+/// A value of an indicator for an area or school, a period and a breakdown.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Observation {
+    /// Row id.
+    pub id: ID,
+    /// Period, e.g. `2023`.
+    pub period: String,
+    /// The value.
+    pub value: f64,
+    /// Breakdown; empty for the total.
+    pub breakdown: Vec<BreakdownPair>,
+    /// Where the value came from.
+    pub provenance: Provenance,
+    #[graphql(skip)]
+    pub indicator_code: String,
+    #[graphql(skip)]
+    pub area_code: String,
+    #[graphql(skip)]
+    pub school_code: String,
+}
+
+impl From<ObservationRecord> for Observation {
+    fn from(r: ObservationRecord) -> Self {
+        Observation {
+            id: ID(r.id.to_string()),
+            period: r.period,
+            value: r.value,
+            breakdown: Breakdown::decode(&r.breakdown)
+                .0
+                .into_iter()
+                .map(|(dimension, value)| BreakdownPair { dimension, value })
+                .collect(),
+            provenance: Provenance {
+                connector: r.connector,
+                file: r.source_file,
+                sheet: r.source_sheet,
+                row: r.source_row,
+                loaded_at: r.loaded_at,
+                run_id: r.run_id,
+            },
+            indicator_code: r.indicator,
+            area_code: r.area_code,
+            school_code: r.school_code,
+        }
+    }
+}
+
+#[ComplexObject]
+impl Observation {
+    /// The indicator.
+    async fn indicator(&self, ctx: &Context<'_>) -> Result<Option<Indicator>> {
+        ctx.data::<Loaders>()?
+            .indicators
+            .load_one(self.indicator_code.clone())
+            .await?
+            .map(Indicator::try_from)
+            .transpose()
+    }
+
+    /// The area (for a school observation, the school's area).
+    async fn area(&self, ctx: &Context<'_>) -> Result<Option<Area>> {
+        ctx.data::<Loaders>()?
+            .areas
+            .load_one(self.area_code.clone())
+            .await?
+            .map(Area::try_from)
+            .transpose()
+    }
+
+    /// The school, for school observations.
+    async fn school(&self, ctx: &Context<'_>) -> Result<Option<School>> {
+        if self.school_code.is_empty() {
+            return Ok(None);
+        }
+        Ok(ctx
+            .data::<Loaders>()?
+            .schools
+            .load_one(self.school_code.clone())
+            .await?
+            .map(School::from))
+    }
+}
+
+/// Which observations to list.
+#[derive(InputObject, Default)]
+pub struct ObservationFilterInput {
+    /// Only these indicator codes.
+    pub indicators: Option<Vec<String>>,
+    /// Only this area and the areas below it (and their schools).
+    pub area: Option<String>,
+    /// Only this school.
+    pub school: Option<String>,
+    /// Only these periods.
+    pub periods: Option<Vec<String>>,
+    /// Only this exact breakdown; an empty list asks for totals.
+    pub breakdown: Option<Vec<BreakdownPair>>,
+    /// Only rows loaded by this connector.
+    pub connector: Option<String>,
+    /// Only rows last changed by this run.
+    pub run_id: Option<ID>,
+}
+
+/// Queries of the catalogue and values.
+#[derive(Default)]
+pub struct ObservationQuery;
+
+#[Object]
+impl ObservationQuery {
+    /// The indicator catalogue, by code.
+    async fn indicators(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Indicator>> {
+        let args = page_args(first, after, text_cursor)?;
+        let had = args.after.is_some();
+        let page = store(ctx)?
+            .indicators(None, args.after, args.first)
+            .await
+            .map_err(internal)?;
+        connection(page, had, |i| i.code.clone(), Indicator::try_from)
+    }
+
+    /// One indicator by code.
+    async fn indicator(&self, ctx: &Context<'_>, code: String) -> Result<Option<Indicator>> {
+        ctx.data::<Loaders>()?
+            .indicators
+            .load_one(code)
+            .await?
+            .map(Indicator::try_from)
+            .transpose()
+    }
+
+    /// Observations, in load order.
+    async fn observations(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ObservationFilterInput>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Observation>> {
+        let args = page_args(first, after, int_cursor)?;
+        let f = filter.unwrap_or_default();
+        let run_id = match f.run_id {
+            Some(id) => Some(
+                id.parse::<i64>()
+                    .map_err(|_| ErrorCode::BadInput.error("runId is not a run id"))?,
+            ),
+            None => None,
+        };
+        let filter = ObservationFilter {
+            indicators: f.indicators,
+            area: f.area,
+            school: f.school,
+            periods: f.periods,
+            breakdown: f.breakdown.map(|pairs| {
+                Breakdown::new(pairs.into_iter().map(|p| (p.dimension, p.value))).encode()
+            }),
+            connector: f.connector,
+            run_id,
+        };
+        let had = args.after.is_some();
+        let page = store(ctx)?
+            .observations(&filter, args.after, args.first)
+            .await
+            .map_err(internal)?;
+        connection(
+            page,
+            had,
+            |o| o.id.to_string(),
+            |o| Ok(Observation::from(o)),
+        )
+    }
+}

@@ -1,0 +1,199 @@
+//! The TOML config file: the catalogue (agencies, indicators, thresholds) and the
+//! provisioned connectors. Relative source paths start at the config file's folder.
+
+use abe_connectors::mapping::MappingConfig;
+use abe_connectors::SourceConfig;
+use abe_pipeline::{ConnectorDef, SyncMode};
+use abe_schema::{Agency, Indicator, Target, Threshold};
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// The whole config file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubConfig {
+    /// Organisations that own sources.
+    #[serde(default)]
+    pub agencies: Vec<Agency>,
+    /// The indicator catalogue.
+    #[serde(default)]
+    pub indicators: Vec<Indicator>,
+    /// Warning and critical values per indicator and level.
+    #[serde(default)]
+    pub thresholds: Vec<Threshold>,
+    /// Connectors provisioned from this file (read-only through the API).
+    #[serde(default)]
+    pub connectors: Vec<ConnectorConfig>,
+    #[serde(skip)]
+    base_dir: PathBuf,
+}
+
+/// A connector as written in the config.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorConfig {
+    /// Unique name, used by `abe-hub run NAME`.
+    pub name: String,
+    /// Code of the agency that owns the source.
+    #[serde(default)]
+    pub agency: Option<String>,
+    /// What the mapping produces: `observations`, `areas` or `schools`.
+    pub target: Target,
+    /// 6-field cron schedule, seconds first, in Asia/Bangkok time.
+    #[serde(default)]
+    pub schedule: Option<String>,
+    /// `full_refresh` (default) or `upsert`.
+    #[serde(default)]
+    pub sync_mode: SyncMode,
+    /// Where to read.
+    pub source: SourceConfig,
+    /// How source columns become unified rows.
+    pub mapping: MappingConfig,
+}
+
+impl HubConfig {
+    /// Reads and checks the config at `path`.
+    pub fn load(path: &Path) -> Result<HubConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        let mut config: HubConfig =
+            toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))?;
+        config.base_dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        config
+            .check()
+            .with_context(|| format!("checking config {}", path.display()))?;
+        Ok(config)
+    }
+
+    /// An empty config, for running the hub with no file.
+    pub fn empty() -> HubConfig {
+        HubConfig {
+            agencies: Vec::new(),
+            indicators: Vec::new(),
+            thresholds: Vec::new(),
+            connectors: Vec::new(),
+            base_dir: PathBuf::from("."),
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        let mut agencies = HashSet::new();
+        for a in &self.agencies {
+            if !agencies.insert(a.code.as_str()) {
+                bail!("agency {} is declared twice", a.code);
+            }
+        }
+        let mut indicators = HashSet::new();
+        for i in &self.indicators {
+            if !indicators.insert(i.code.as_str()) {
+                bail!("indicator {} is declared twice", i.code);
+            }
+        }
+        for i in &self.indicators {
+            for part in [&i.numerator, &i.denominator].into_iter().flatten() {
+                if !indicators.contains(part.as_str()) {
+                    bail!(
+                        "indicator {} refers to {part}, which is not declared",
+                        i.code
+                    );
+                }
+            }
+        }
+        for t in &self.thresholds {
+            if !indicators.contains(t.indicator.as_str()) {
+                bail!(
+                    "a threshold refers to indicator {}, which is not declared",
+                    t.indicator
+                );
+            }
+        }
+        let mut names = HashSet::new();
+        for c in &self.connectors {
+            if !names.insert(c.name.as_str()) {
+                bail!("connector {} is declared twice", c.name);
+            }
+            if let Some(agency) = &c.agency {
+                if !agencies.contains(agency.as_str()) {
+                    bail!(
+                        "connector {} names agency {agency}, which is not declared",
+                        c.name
+                    );
+                }
+            }
+            if let Some(spec) = c.mapping.fields.get("indicator") {
+                if let Some(code) = &spec.constant {
+                    if !indicators.contains(code.as_str()) {
+                        bail!(
+                            "connector {} loads indicator {code}, which is not declared",
+                            c.name
+                        );
+                    }
+                }
+            }
+        }
+        self.connector_defs().map(|_| ())
+    }
+
+    /// The connectors, checked and ready to run.
+    pub fn connector_defs(&self) -> Result<Vec<ConnectorDef>> {
+        self.connectors
+            .iter()
+            .map(|c| {
+                ConnectorDef::new(
+                    c.name.clone(),
+                    c.agency.clone(),
+                    c.target,
+                    c.schedule.clone(),
+                    c.sync_mode,
+                    c.source.clone(),
+                    c.mapping.clone(),
+                    self.base_dir.clone(),
+                )
+                .map_err(anyhow::Error::msg)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/demo/hub.toml")
+    }
+
+    #[test]
+    fn the_demo_config_loads() {
+        let config = HubConfig::load(&demo()).expect("demo config is valid");
+        assert!(config.connectors.len() >= 3);
+        assert_eq!(
+            config.connector_defs().expect("defs").len(),
+            config.connectors.len()
+        );
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hub.toml");
+        let cases = [
+            ("[[agencies]]\ncode='A'\nname_th='ก'\nkind='government'\n[[agencies]]\ncode='A'\nname_th='ข'\nkind='ngo'\n", "agency A is declared twice"),
+            ("[[thresholds]]\nindicator='x'\nlevel='district'\n", "indicator x, which is not declared"),
+            ("[[connectors]]\nname='c'\ntarget='areas'\nschedule='bad'\nsource={kind='csv', path='a.csv'}\n[connectors.mapping.fields]\ncode={column='c'}\nname_th={column='n'}\n", "6-field cron"),
+            ("[[connectors]]\nname='c'\ntarget='areas'\nsource={kind='csv', path='a.csv', colour='red'}\n[connectors.mapping.fields]\ncode={column='c'}\n", "unknown field `colour`"),
+            ("colour = 1\n", "unknown field `colour`"),
+        ];
+        for (text, expect) in cases {
+            std::fs::write(&path, text).expect("write");
+            let err = format!("{:#}", HubConfig::load(&path).expect_err("refused"));
+            assert!(err.contains(expect), "{err}");
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Wiring: open and migrate the store, provision the catalogue and connectors from the
+//! config, start the scheduler, serve HTTP until a shutdown signal.
+
+use crate::config::HubConfig;
+use abe_pipeline::{Pipeline, Scheduler};
+use abe_store::Store;
+use anyhow::{Context, Result};
+use std::net::SocketAddr;
+
+/// Opens the database at `url` and applies migrations.
+pub async fn open_store(url: &str) -> Result<Store> {
+    let store = Store::connect(url).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Writes the config's catalogue and connectors into the store.
+pub async fn provision(store: &Store, config: &HubConfig) -> Result<()> {
+    store.upsert_agencies(&config.agencies).await?;
+    store.upsert_indicators(&config.indicators).await?;
+    store.replace_thresholds(&config.thresholds).await?;
+    let specs: Vec<_> = config.connector_defs()?.iter().map(|d| d.spec()).collect();
+    store
+        .provision_connectors(&specs, chrono::Utc::now())
+        .await?;
+    Ok(())
+}
+
+/// Runs the hub: scheduler and HTTP server, until Ctrl-C or SIGTERM.
+pub async fn serve(store: Store, config: HubConfig, listen: &str) -> Result<()> {
+    provision(&store, &config).await?;
+    let interrupted = store.fail_interrupted_runs(chrono::Utc::now()).await?;
+    if interrupted > 0 {
+        tracing::warn!(
+            runs = interrupted,
+            "runs left running by a previous process were marked failed"
+        );
+    }
+    let pipeline = Pipeline::new(store.clone());
+    let scheduler = Scheduler::start(pipeline, config.connector_defs()?)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let address: SocketAddr = listener.local_addr()?;
+    // Tests and scripts read this line to find a port chosen by the OS.
+    println!("abe-hub listening on http://{address}");
+    tracing::info!(%address, "GraphQL at /graphql");
+    axum::serve(listener, abe_gateway::router(store.clone()))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    scheduler.shutdown().await;
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,62 @@
+//! Run events: each is one type that emits its log line in one place, so every
+//! message about runs has one home (and, later, its metric beside it).
+
+use crate::RunReport;
+
+/// A run began.
+pub(crate) struct RunStarted<'a> {
+    pub connector: &'a str,
+    pub run_id: i64,
+    pub trigger: &'a str,
+}
+
+impl RunStarted<'_> {
+    pub fn emit(&self) {
+        tracing::info!(
+            connector = self.connector,
+            run_id = self.run_id,
+            trigger = self.trigger,
+            "run started"
+        );
+    }
+}
+
+/// A run committed.
+pub(crate) struct RunSucceeded<'a>(pub &'a RunReport);
+
+impl RunSucceeded<'_> {
+    pub fn emit(&self) {
+        let r = self.0;
+        tracing::info!(
+            connector = %r.connector,
+            run_id = r.run_id,
+            read = r.read,
+            inserted = r.inserted,
+            updated = r.updated,
+            unchanged = r.unchanged,
+            deleted = r.deleted,
+            rejected = r.rejected,
+            read_ms = r.read_ms,
+            load_ms = r.load_ms,
+            "run succeeded"
+        );
+    }
+}
+
+/// A run failed and was rolled back.
+pub(crate) struct RunFailed<'a> {
+    pub connector: &'a str,
+    pub run_id: i64,
+    pub error: &'a str,
+}
+
+impl RunFailed<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(
+            connector = self.connector,
+            run_id = self.run_id,
+            error = self.error,
+            "run failed; previous data kept"
+        );
+    }
+}

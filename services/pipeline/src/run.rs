@@ -1,0 +1,478 @@
+//! One run of one connector. Reading and mapping are CPU work on a blocking thread;
+//! batches of checked rows cross a bounded channel to the loader, so memory stays flat
+//! however large the file. Any error before commit rolls the whole run back.
+
+use crate::events::{RunFailed, RunStarted, RunSucceeded};
+use crate::{ConnectorDef, SyncMode};
+use abe_connectors::mapping::{MappedRow, Mapping};
+use abe_connectors::{Header, SourceItem};
+use abe_schema::{Reject, SourcePosition, Target};
+use abe_store::{Param, RunOutcome, StagedRow, Store, StoreError};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::mpsc;
+
+/// What started a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// The cron schedule.
+    Schedule,
+    /// The hub started and the connector had never run.
+    Startup,
+    /// A person (CLI or API).
+    Manual,
+}
+
+impl Trigger {
+    /// The word stored in the journal.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Schedule => "schedule",
+            Trigger::Startup => "startup",
+            Trigger::Manual => "manual",
+        }
+    }
+}
+
+/// Figures of a finished run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunReport {
+    /// Connector name.
+    pub connector: String,
+    /// Journal id.
+    pub run_id: i64,
+    /// Rows read, rejects included.
+    pub read: u64,
+    /// New rows.
+    pub inserted: u64,
+    /// Changed rows.
+    pub updated: u64,
+    /// Rows already up to date.
+    pub unchanged: u64,
+    /// Rows removed by a full refresh.
+    pub deleted: u64,
+    /// Rows refused.
+    pub rejected: u64,
+    /// Milliseconds reading and mapping.
+    pub read_ms: u64,
+    /// Milliseconds loading.
+    pub load_ms: u64,
+}
+
+/// Why a run did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The same connector is running now; runs never overlap.
+    #[error("connector {0} is already running")]
+    AlreadyRunning(String),
+    /// The run failed and was rolled back (it is journaled as failed).
+    #[error("run {run_id} of {connector} failed: {message}")]
+    Failed {
+        /// Connector name.
+        connector: String,
+        /// Journal id.
+        run_id: i64,
+        /// What went wrong.
+        message: String,
+    },
+    /// The journal itself could not be written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Runs connectors against one store.
+#[derive(Clone)]
+pub struct Pipeline {
+    store: Store,
+    running: Arc<Mutex<HashSet<String>>>,
+    /// SQLite has one writer; runs take turns instead of waiting on its lock.
+    sqlite_writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Rows per batch sent from the reader to the loader.
+const BATCH_ROWS: usize = 5_000;
+
+/// Removes the connector from the running set when the run ends, however it ends.
+struct RunningGuard {
+    running: Arc<Mutex<HashSet<String>>>,
+    name: String,
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.running.lock() {
+            set.remove(&self.name);
+        }
+    }
+}
+
+/// Reference data a row must agree with.
+struct References {
+    areas: HashSet<String>,
+    indicators: HashSet<String>,
+    school_areas: HashMap<String, String>,
+}
+
+impl Pipeline {
+    /// A pipeline writing to `store`.
+    pub fn new(store: Store) -> Self {
+        Pipeline {
+            store,
+            running: Arc::default(),
+            sqlite_writer: Arc::default(),
+        }
+    }
+
+    /// The store runs write to.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Whether `connector` is running now.
+    pub fn is_running(&self, connector: &str) -> bool {
+        self.running
+            .lock()
+            .map(|s| s.contains(connector))
+            .unwrap_or(false)
+    }
+
+    /// Runs `def` now. Fails at once with [`RunError::AlreadyRunning`] if it is running.
+    pub async fn run(&self, def: &ConnectorDef, trigger: Trigger) -> Result<RunReport, RunError> {
+        let _guard = {
+            let mut set = self
+                .running
+                .lock()
+                .map_err(|_| RunError::AlreadyRunning(def.name.clone()))?;
+            if !set.insert(def.name.clone()) {
+                return Err(RunError::AlreadyRunning(def.name.clone()));
+            }
+            RunningGuard {
+                running: Arc::clone(&self.running),
+                name: def.name.clone(),
+            }
+        };
+        let _writer = match self.store.backend() {
+            abe_store::Backend::Sqlite => Some(self.sqlite_writer.lock().await),
+            abe_store::Backend::Postgres => None,
+        };
+        let run_id = self
+            .store
+            .start_run(&def.name, trigger.as_str(), chrono::Utc::now())
+            .await?;
+        RunStarted {
+            connector: &def.name,
+            run_id,
+            trigger: trigger.as_str(),
+        }
+        .emit();
+        let mut outcome = RunOutcome::default();
+        match self.load(def, run_id, &mut outcome).await {
+            Ok(()) => {
+                let report = RunReport {
+                    connector: def.name.clone(),
+                    run_id,
+                    read: outcome.read,
+                    inserted: outcome.inserted,
+                    updated: outcome.updated,
+                    unchanged: outcome.unchanged,
+                    deleted: outcome.deleted,
+                    rejected: outcome.rejected,
+                    read_ms: outcome.read_ms,
+                    load_ms: outcome.load_ms,
+                };
+                RunSucceeded(&report).emit();
+                Ok(report)
+            }
+            Err(message) => {
+                RunFailed {
+                    connector: &def.name,
+                    run_id,
+                    error: &message,
+                }
+                .emit();
+                outcome.error = Some(message.clone());
+                outcome.inserted = 0;
+                outcome.updated = 0;
+                outcome.unchanged = 0;
+                outcome.deleted = 0;
+                self.store
+                    .finish_failed_run(run_id, &outcome, chrono::Utc::now())
+                    .await?;
+                Err(RunError::Failed {
+                    connector: def.name.clone(),
+                    run_id,
+                    message,
+                })
+            }
+        }
+    }
+
+    /// Reads, stages, merges and commits; on error the load's transaction is dropped
+    /// (rolled back) and the message says why.
+    async fn load(
+        &self,
+        def: &ConnectorDef,
+        run_id: i64,
+        outcome: &mut RunOutcome,
+    ) -> Result<(), String> {
+        let started = Instant::now();
+        let references = self.references().await.map_err(|e| e.to_string())?;
+        let (sender, mut receiver) = mpsc::channel::<Vec<StagedRow>>(4);
+        let reader_def = def.clone();
+        let reader =
+            tokio::task::spawn_blocking(move || read_source(&reader_def, &references, &sender));
+        let mut load = self
+            .store
+            .begin_load(def.target, &def.name, run_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut stage_error = None;
+        while let Some(batch) = receiver.recv().await {
+            if let Err(e) = load.stage(&batch).await {
+                stage_error = Some(e.to_string());
+                break;
+            }
+        }
+        drop(receiver);
+        let read = match reader.await {
+            Ok(result) => result,
+            Err(join_error) => Err(ReadFailure {
+                message: format!("reading the source crashed: {join_error}"),
+                partial: ReadSummary::default(),
+            }),
+        };
+        let (summary, read_error) = match read {
+            Ok(summary) => (summary, None),
+            Err(failure) => (failure.partial, Some(failure.message)),
+        };
+        outcome.read = summary.read;
+        outcome.rejected = summary.rejected;
+        outcome.rejects = summary.rejects;
+        outcome.read_ms = started.elapsed().as_millis() as u64;
+        // A staging error stops the reader too; report the cause, not the symptom.
+        if let Some(e) = stage_error.or(read_error) {
+            return Err(e);
+        }
+        let load_started = Instant::now();
+        let full_refresh = def.sync_mode == SyncMode::FullRefresh;
+        let counts = load
+            .merge(full_refresh, chrono::Utc::now())
+            .await
+            .map_err(|e| e.to_string())?;
+        outcome.inserted = counts.inserted;
+        outcome.updated = counts.updated;
+        outcome.unchanged = counts.unchanged;
+        outcome.deleted = counts.deleted;
+        outcome.load_ms = load_started.elapsed().as_millis() as u64;
+        load.commit_run(run_id, outcome, chrono::Utc::now())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn references(&self) -> Result<References, StoreError> {
+        Ok(References {
+            areas: self.store.area_codes().await?.into_iter().collect(),
+            indicators: self.store.indicator_codes().await?.into_iter().collect(),
+            school_areas: self.store.school_areas().await?.into_iter().collect(),
+        })
+    }
+}
+
+#[derive(Default)]
+struct ReadSummary {
+    read: u64,
+    rejected: u64,
+    rejects: Vec<Reject>,
+}
+
+impl ReadSummary {
+    fn reject(&mut self, reject: Reject) {
+        self.rejected += 1;
+        if self.rejects.len() < abe_store::MAX_STORED_REJECTS {
+            self.rejects.push(reject);
+        }
+    }
+}
+
+struct ReadFailure {
+    message: String,
+    partial: ReadSummary,
+}
+
+/// Reads and maps the whole source on the calling (blocking) thread, sending batches.
+fn read_source(
+    def: &ConnectorDef,
+    references: &References,
+    sender: &mpsc::Sender<Vec<StagedRow>>,
+) -> Result<ReadSummary, ReadFailure> {
+    let mut summary = ReadSummary::default();
+    let fail = |message: String, partial: ReadSummary| Err(ReadFailure { message, partial });
+    let stream = match def.source.open(&def.base_dir) {
+        Ok(stream) => stream,
+        Err(e) => return fail(e.to_string(), summary),
+    };
+    let mut checker = RowChecker {
+        references,
+        mapping: &def.mapping,
+        areas_in_run: HashSet::new(),
+    };
+    let mut checked_header: Option<Arc<Header>> = None;
+    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    for item in stream {
+        let record = match item {
+            Ok(SourceItem::Record(record)) => record,
+            Ok(SourceItem::Reject(reject)) => {
+                summary.read += 1;
+                summary.reject(reject);
+                continue;
+            }
+            Err(e) => return fail(e.to_string(), summary),
+        };
+        if record.is_blank() {
+            continue;
+        }
+        if !checked_header
+            .as_ref()
+            .is_some_and(|h| Arc::ptr_eq(h, &record.header))
+        {
+            if let Err(e) = def.mapping.check_header(&record.header) {
+                let position = SourcePosition {
+                    row: None,
+                    ..record.position.clone()
+                };
+                return fail(format!("{position}: {e}"), summary);
+            }
+            checked_header = Some(Arc::clone(&record.header));
+        }
+        summary.read += 1;
+        let staged = def
+            .mapping
+            .map(&record)
+            .and_then(|row| checker.check(row, &record.position));
+        match staged {
+            Ok(values) => {
+                let mut values = values;
+                values.push(Param::from(record.position.file.as_str()));
+                values.push(Param::from(record.position.sheet.clone()));
+                values.push(Param::from(record.position.row.map(|r| r as i64)));
+                batch.push(StagedRow(values));
+            }
+            Err(reject) => summary.reject(reject),
+        }
+        if batch.len() >= BATCH_ROWS {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+            if sender.blocking_send(full).is_err() {
+                return fail("the loader stopped".into(), summary);
+            }
+        }
+    }
+    if !batch.is_empty() && sender.blocking_send(batch).is_err() {
+        return fail("the loader stopped".into(), summary);
+    }
+    Ok(summary)
+}
+
+/// Checks mapped rows against the reference tables and turns them into staged values.
+struct RowChecker<'a> {
+    references: &'a References,
+    mapping: &'a Mapping,
+    /// Area codes loaded earlier in this run, so a district may follow its province.
+    areas_in_run: HashSet<String>,
+}
+
+impl RowChecker<'_> {
+    fn check(&mut self, row: MappedRow, position: &SourcePosition) -> Result<Vec<Param>, Reject> {
+        let at = |field: &str| match self.mapping.column_of(field) {
+            Some(column) => position.with_column(column),
+            None => position.clone(),
+        };
+        let known_area = |code: &str, areas_in_run: &HashSet<String>| {
+            self.references.areas.contains(code) || areas_in_run.contains(code)
+        };
+        match row {
+            MappedRow::Area(area) => {
+                if let Some(parent) = &area.parent_code {
+                    if !known_area(parent, &self.areas_in_run) {
+                        return Err(Reject::new(
+                            at("code"),
+                            Some(&area.code),
+                            format!("parent area {parent} is not known; load it first or earlier in the file"),
+                        ));
+                    }
+                }
+                self.areas_in_run.insert(area.code.clone());
+                Ok(vec![
+                    Param::from(area.code),
+                    Param::from(area.level.as_str()),
+                    Param::from(area.parent_code),
+                    Param::from(area.name_th),
+                    Param::from(area.name_en),
+                ])
+            }
+            MappedRow::School(school) => {
+                if !known_area(&school.area_code, &self.areas_in_run) {
+                    return Err(Reject::new(
+                        at("area"),
+                        Some(&school.area_code),
+                        format!("area {} is not known", school.area_code),
+                    ));
+                }
+                Ok(vec![
+                    Param::from(school.code),
+                    Param::from(school.name_th),
+                    Param::from(school.name_en),
+                    Param::from(school.area_code),
+                    Param::from(school.affiliation),
+                    Param::from(school.levels),
+                ])
+            }
+            MappedRow::Observation(mut obs) => {
+                if !self.references.indicators.contains(&obs.indicator) {
+                    return Err(Reject::new(
+                        at("indicator"),
+                        Some(&obs.indicator),
+                        format!("indicator {} is not in the catalogue", obs.indicator),
+                    ));
+                }
+                if !obs.school_code.is_empty() {
+                    match self.references.school_areas.get(&obs.school_code) {
+                        Some(area) if obs.area_code.is_empty() => obs.area_code = area.clone(),
+                        Some(_) => {}
+                        None => {
+                            return Err(Reject::new(
+                                at("school"),
+                                Some(&obs.school_code),
+                                format!("school {} is not known", obs.school_code),
+                            ))
+                        }
+                    }
+                }
+                if !self.references.areas.contains(&obs.area_code) {
+                    return Err(Reject::new(
+                        at("area"),
+                        Some(&obs.area_code),
+                        format!("area {} is not known", obs.area_code),
+                    ));
+                }
+                Ok(vec![
+                    Param::from(obs.indicator),
+                    Param::from(obs.area_code),
+                    Param::from(obs.school_code),
+                    Param::from(obs.period),
+                    Param::from(obs.breakdown),
+                    Param::from(obs.value),
+                ])
+            }
+        }
+    }
+}
+
+/// The target of a definition, re-exported for callers that order runs.
+pub fn target_order(target: Target) -> u8 {
+    match target {
+        Target::Areas => 0,
+        Target::Schools => 1,
+        Target::Observations => 2,
+    }
+}

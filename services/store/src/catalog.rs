@@ -1,0 +1,285 @@
+//! The catalogue the config provisions (agencies, indicators, thresholds, connectors),
+//! the run journal, and the reference sets a run checks its rows against.
+
+use crate::load::Tx;
+use crate::{params, Load, Param, Result, Store};
+use abe_schema::{Agency, Indicator, Reject, RunStatus, Threshold};
+use chrono::{DateTime, Utc};
+
+/// A connector as the store keeps it; `config` is the source and mapping as JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectorSpec {
+    /// Unique name.
+    pub name: String,
+    /// Owning agency code.
+    pub agency: Option<String>,
+    /// Source kind (`csv`, `excel`, ...).
+    pub kind: String,
+    /// Target rows (`observations`, `areas`, `schools`).
+    pub target: String,
+    /// Cron schedule, if any.
+    pub schedule: Option<String>,
+    /// Source and mapping config, as JSON.
+    pub config: String,
+}
+
+/// How a run ended, written to its journal row.
+#[derive(Debug, Clone, Default)]
+pub struct RunOutcome {
+    /// Rows read from the source, rejects included.
+    pub read: u64,
+    /// New rows.
+    pub inserted: u64,
+    /// Changed rows.
+    pub updated: u64,
+    /// Rows already up to date.
+    pub unchanged: u64,
+    /// Rows removed (full refresh).
+    pub deleted: u64,
+    /// Rows refused, all of them (only the first [`MAX_STORED_REJECTS`] are kept).
+    pub rejected: u64,
+    /// Milliseconds spent reading and mapping.
+    pub read_ms: u64,
+    /// Milliseconds spent loading and committing.
+    pub load_ms: u64,
+    /// Why the run failed.
+    pub error: Option<String>,
+    /// Rejects to keep.
+    pub rejects: Vec<Reject>,
+}
+
+/// A run keeps at most this many rejects; the count says how many there were.
+pub const MAX_STORED_REJECTS: usize = 10_000;
+
+impl Store {
+    /// Inserts or updates agencies by code.
+    pub async fn upsert_agencies(&self, agencies: &[Agency]) -> Result<()> {
+        for a in agencies {
+            self.execute(
+                "INSERT INTO agencies (code, name_th, name_en, kind) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (code) DO UPDATE SET name_th = excluded.name_th, \
+                 name_en = excluded.name_en, kind = excluded.kind",
+                params![&a.code, &a.name_th, a.name_en.clone(), a.kind.as_str()],
+                "saving an agency",
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Inserts or updates indicators by code.
+    pub async fn upsert_indicators(&self, indicators: &[Indicator]) -> Result<()> {
+        for i in indicators {
+            self.execute(
+                "INSERT INTO indicators (code, name_th, name_en, unit, kind, numerator, denominator, direction, topic) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (code) DO UPDATE SET \
+                 name_th = excluded.name_th, name_en = excluded.name_en, unit = excluded.unit, \
+                 kind = excluded.kind, numerator = excluded.numerator, denominator = excluded.denominator, \
+                 direction = excluded.direction, topic = excluded.topic",
+                params![
+                    &i.code,
+                    &i.name_th,
+                    i.name_en.clone(),
+                    &i.unit,
+                    i.kind.as_str(),
+                    i.numerator.clone(),
+                    i.denominator.clone(),
+                    i.direction.as_str(),
+                    i.topic.clone()
+                ],
+                "saving an indicator",
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Replaces all thresholds with `thresholds`.
+    pub async fn replace_thresholds(&self, thresholds: &[Threshold]) -> Result<()> {
+        let mut tx = self.begin("replacing thresholds").await?;
+        tx.execute("DELETE FROM thresholds", &[], "clearing thresholds")
+            .await?;
+        for t in thresholds {
+            tx.execute(
+                "INSERT INTO thresholds (indicator, level, warning, critical) VALUES ($1, $2, $3, $4)",
+                &params![&t.indicator, t.level.as_str(), t.warning, t.critical],
+                "saving a threshold",
+            )
+            .await?;
+        }
+        tx.commit("saving thresholds").await
+    }
+
+    /// Makes the provisioned connectors exactly `connectors`: new ones are added,
+    /// changed ones updated, provisioned ones no longer declared removed (their runs stay).
+    pub async fn provision_connectors(
+        &self,
+        connectors: &[ConnectorSpec],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin("provisioning connectors").await?;
+        for c in connectors {
+            tx.execute(
+                "INSERT INTO connectors (name, agency, kind, target, schedule, config, provisioned, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7) ON CONFLICT (name) DO UPDATE SET \
+                 agency = excluded.agency, kind = excluded.kind, target = excluded.target, \
+                 schedule = excluded.schedule, config = excluded.config, provisioned = TRUE, \
+                 updated_at = excluded.updated_at",
+                &params![&c.name, c.agency.clone(), &c.kind, &c.target, c.schedule.clone(), &c.config, now],
+                "saving a connector",
+            )
+            .await?;
+        }
+        let names: Vec<Param> = connectors.iter().map(|c| Param::from(&c.name)).collect();
+        let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+        let sql = if names.is_empty() {
+            "DELETE FROM connectors WHERE provisioned = TRUE".to_string()
+        } else {
+            format!(
+                "DELETE FROM connectors WHERE provisioned = TRUE AND name NOT IN ({})",
+                placeholders.join(", ")
+            )
+        };
+        tx.execute(&sql, &names, "removing connectors no longer declared")
+            .await?;
+        tx.commit("provisioning connectors").await
+    }
+
+    /// Opens a run in the journal and returns its id.
+    pub async fn start_run(
+        &self,
+        connector: &str,
+        trigger: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        self.scalar_i64(
+            "INSERT INTO runs (connector, trigger, status, started_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            params![connector, trigger, RunStatus::Running.as_str(), now],
+            "opening a run",
+        )
+        .await
+    }
+
+    /// Whether `connector` has any run at all.
+    pub async fn has_runs(&self, connector: &str) -> Result<bool> {
+        let n = self
+            .scalar_i64(
+                "SELECT count(*) FROM (SELECT 1 FROM runs WHERE connector = $1 LIMIT 1) AS r",
+                params![connector],
+                "looking for runs",
+            )
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// Marks runs left `running` by a process that died as failed; returns how many.
+    pub async fn fail_interrupted_runs(&self, now: DateTime<Utc>) -> Result<u64> {
+        self.execute(
+            "UPDATE runs SET status = $1, finished_at = $2, error = $3 WHERE status = $4",
+            params![
+                RunStatus::Failed.as_str(),
+                now,
+                "interrupted: the hub stopped during the run; the previous data stands",
+                RunStatus::Running.as_str()
+            ],
+            "closing interrupted runs",
+        )
+        .await
+    }
+
+    /// Records a failed run (its load, if any, was rolled back).
+    pub async fn finish_failed_run(
+        &self,
+        run_id: i64,
+        outcome: &RunOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin("recording a failed run").await?;
+        write_outcome(&mut tx, run_id, RunStatus::Failed, outcome, now).await?;
+        tx.commit("recording a failed run").await
+    }
+}
+
+impl Load {
+    /// Records the run as succeeded and commits it with its data, so the journal and
+    /// the rows can never disagree.
+    pub async fn commit_run(
+        mut self,
+        run_id: i64,
+        outcome: &RunOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        write_outcome(self.tx(), run_id, RunStatus::Succeeded, outcome, now).await?;
+        self.commit().await
+    }
+}
+
+async fn write_outcome(
+    tx: &mut Tx,
+    run_id: i64,
+    status: RunStatus,
+    o: &RunOutcome,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    tx.execute(
+        "UPDATE runs SET status = $1, finished_at = $2, rows_read = $3, rows_inserted = $4, \
+         rows_updated = $5, rows_unchanged = $6, rows_deleted = $7, rows_rejected = $8, \
+         read_ms = $9, load_ms = $10, error = $11 WHERE id = $12",
+        &params![
+            status.as_str(),
+            now,
+            as_i64(o.read),
+            as_i64(o.inserted),
+            as_i64(o.updated),
+            as_i64(o.unchanged),
+            as_i64(o.deleted),
+            as_i64(o.rejected),
+            as_i64(o.read_ms),
+            as_i64(o.load_ms),
+            o.error.clone(),
+            run_id
+        ],
+        "recording the run's outcome",
+    )
+    .await?;
+    for chunk in o
+        .rejects
+        .iter()
+        .take(MAX_STORED_REJECTS)
+        .collect::<Vec<_>>()
+        .chunks(200)
+    {
+        let mut sql = String::from(
+            "INSERT INTO rejects (run_id, file, sheet, row_number, column_name, value, reason) VALUES ",
+        );
+        let mut params = Vec::with_capacity(chunk.len() * 7);
+        for (i, r) in chunk.iter().enumerate() {
+            let b = i * 7;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7
+            ));
+            params.extend(params![
+                run_id,
+                &r.position.file,
+                r.position.sheet.clone(),
+                r.position.row.map(|n| as_i64(n)),
+                r.position.column.clone(),
+                r.value.clone(),
+                &r.reason
+            ]);
+        }
+        tx.execute(&sql, &params, "recording rejects").await?;
+    }
+    Ok(())
+}

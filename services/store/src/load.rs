@@ -1,0 +1,446 @@
+//! Loading a run's rows: one transaction per run. Rows are staged into a temporary
+//! table (PostgreSQL COPY, SQLite prepared multi-row inserts), then merged into the
+//! target with set-based statements whose row counts are the run's inserted, updated
+//! and deleted figures. Nothing is visible to readers until the run commits.
+
+use crate::params::bind_all;
+use crate::{Backend, Context, Param, Pool, Result, Store};
+use abe_schema::Target;
+use sqlx::{Postgres, Sqlite, Transaction};
+
+/// Counts of a merge.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadCounts {
+    /// Distinct rows staged (a key given twice counts once; the later row wins).
+    pub staged: u64,
+    /// New rows.
+    pub inserted: u64,
+    /// Rows whose values changed.
+    pub updated: u64,
+    /// Rows already present with the same values.
+    pub unchanged: u64,
+    /// Rows of this connector gone from the source (full refresh only).
+    pub deleted: u64,
+}
+
+/// One row to stage: the target's key and value columns, in [`TargetTable`] order,
+/// then the source position (file, sheet, row).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StagedRow(pub Vec<Param>);
+
+/// The columns of a target table, from which all staging and merge SQL is generated.
+struct TargetTable {
+    table: &'static str,
+    /// Natural key, without `connector` (which scopes observations).
+    key: &'static [&'static str],
+    /// Columns compared to decide "updated" versus "unchanged".
+    values: &'static [&'static str],
+    /// Whether rows belong to the connector that loaded them (observations) or are
+    /// shared reference data that any connector may update (areas, schools).
+    scoped: bool,
+    /// Column types for the staging table, key then values.
+    types: &'static [&'static str],
+}
+
+const OBSERVATIONS: TargetTable = TargetTable {
+    table: "observations",
+    key: &[
+        "indicator",
+        "area_code",
+        "school_code",
+        "period",
+        "breakdown",
+    ],
+    values: &["value"],
+    scoped: true,
+    types: &["TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "DOUBLE PRECISION"],
+};
+
+const AREAS: TargetTable = TargetTable {
+    table: "areas",
+    key: &["code"],
+    values: &["level", "parent_code", "name_th", "name_en"],
+    scoped: false,
+    types: &["TEXT", "TEXT", "TEXT", "TEXT", "TEXT"],
+};
+
+const SCHOOLS: TargetTable = TargetTable {
+    table: "schools",
+    key: &["code"],
+    values: &["name_th", "name_en", "area_code", "affiliation", "levels"],
+    scoped: false,
+    types: &["TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT"],
+};
+
+fn table_of(target: Target) -> &'static TargetTable {
+    match target {
+        Target::Observations => &OBSERVATIONS,
+        Target::Areas => &AREAS,
+        Target::Schools => &SCHOOLS,
+    }
+}
+
+const POSITION_COLUMNS: [&str; 3] = ["source_file", "source_sheet", "source_row"];
+
+/// A transaction on either backend.
+pub(crate) enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            Tx::Sqlite(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+            Tx::Postgres(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+
+impl Tx {
+    pub(crate) async fn execute(&mut self, sql: &str, params: &[Param], what: &str) -> Result<u64> {
+        on_tx!(self, conn => bind_all!(sqlx::query(sql), params).execute(conn).await.map(|r| r.rows_affected())).context(what)
+    }
+
+    pub(crate) async fn scalar_i64(
+        &mut self,
+        sql: &str,
+        params: &[Param],
+        what: &str,
+    ) -> Result<i64> {
+        let (v,): (i64,) =
+            on_tx!(self, conn => bind_all!(sqlx::query_as(sql), params).fetch_one(conn).await)
+                .context(what)?;
+        Ok(v)
+    }
+
+    pub(crate) async fn commit(self, what: &str) -> Result<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+        .context(what)
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+impl Store {
+    pub(crate) async fn begin(&self, what: &str) -> Result<Tx> {
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await.context(what)?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await.context(what)?),
+        })
+    }
+
+    /// Starts loading `target` rows for `connector`'s run `run_id`.
+    pub async fn begin_load(&self, target: Target, connector: &str, run_id: i64) -> Result<Load> {
+        let mut tx = self.begin("starting a load transaction").await?;
+        let table = table_of(target);
+        let mut columns: Vec<String> = table
+            .key
+            .iter()
+            .chain(table.values)
+            .zip(table.types)
+            .map(|(c, t)| format!("{c} {t}"))
+            .collect();
+        columns.extend(
+            ["source_file TEXT", "source_sheet TEXT", "source_row BIGINT"].map(String::from),
+        );
+        columns.push("seq BIGINT".into());
+        let key_list = table.key.join(", ");
+        match tx.backend() {
+            Backend::Sqlite => {
+                // Temporary tables live per connection, and pooled connections live on.
+                tx.execute(
+                    "DROP TABLE IF EXISTS temp.stage",
+                    &[],
+                    "dropping an old staging table",
+                )
+                .await?;
+                let sql = format!(
+                    "CREATE TEMP TABLE stage ({}, UNIQUE ({key_list}))",
+                    columns.join(", ")
+                );
+                tx.execute(&sql, &[], "creating the staging table").await?;
+            }
+            Backend::Postgres => {
+                let sql = format!(
+                    "CREATE TEMP TABLE stage ({}) ON COMMIT DROP",
+                    columns.join(", ")
+                );
+                tx.execute(&sql, &[], "creating the staging table").await?;
+            }
+        }
+        Ok(Load {
+            tx,
+            table,
+            connector: connector.to_string(),
+            run_id,
+            staged_rows: 0,
+        })
+    }
+}
+
+/// A load in progress: its transaction and staging table.
+pub struct Load {
+    tx: Tx,
+    table: &'static TargetTable,
+    connector: String,
+    run_id: i64,
+    staged_rows: i64,
+}
+
+/// SQLite binds at most 32,766 parameters per statement; stay well below.
+const SQLITE_ROWS_PER_INSERT: usize = 400;
+
+impl Load {
+    /// Adds rows to the staging table. A key staged twice keeps the later row.
+    pub async fn stage(&mut self, rows: &[StagedRow]) -> Result<()> {
+        let width = self.table.key.len() + self.table.values.len() + POSITION_COLUMNS.len() + 1;
+        match &mut self.tx {
+            Tx::Sqlite(_) => {
+                for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
+                    let mut sql = String::from("INSERT INTO stage VALUES ");
+                    let mut params = Vec::with_capacity(chunk.len() * width);
+                    for (i, row) in chunk.iter().enumerate() {
+                        sql.push_str(if i == 0 { "(" } else { ", (" });
+                        for j in 0..width {
+                            if j > 0 {
+                                sql.push_str(", ");
+                            }
+                            sql.push('$');
+                            sql.push_str(&(i * width + j + 1).to_string());
+                        }
+                        sql.push(')');
+                        params.extend(row.0.iter().cloned());
+                        self.staged_rows += 1;
+                        params.push(Param::Int(Some(self.staged_rows)));
+                    }
+                    let updates: Vec<String> = self
+                        .table
+                        .values
+                        .iter()
+                        .chain(POSITION_COLUMNS.iter())
+                        .chain(std::iter::once(&"seq"))
+                        .map(|c| format!("{c} = excluded.{c}"))
+                        .collect();
+                    sql.push_str(&format!(
+                        " ON CONFLICT ({}) DO UPDATE SET {}",
+                        self.table.key.join(", "),
+                        updates.join(", ")
+                    ));
+                    self.tx.execute(&sql, &params, "staging rows").await?;
+                }
+            }
+            Tx::Postgres(tx) => {
+                let mut copy = tx
+                    .copy_in_raw("COPY stage FROM STDIN")
+                    .await
+                    .context("starting COPY into the staging table")?;
+                let mut buffer = String::with_capacity(rows.len() * 64);
+                for row in rows {
+                    for param in &row.0 {
+                        write_copy_value(&mut buffer, param);
+                        buffer.push('\t');
+                    }
+                    self.staged_rows += 1;
+                    buffer.push_str(&self.staged_rows.to_string());
+                    buffer.push('\n');
+                }
+                copy.send(buffer.as_bytes())
+                    .await
+                    .context("sending rows to COPY")?;
+                copy.finish()
+                    .await
+                    .context("finishing COPY into the staging table")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Merges the staged rows into the target; with `full_refresh`, rows of this
+    /// connector that were not staged are deleted. Returns the counts.
+    pub async fn merge(
+        &mut self,
+        full_refresh: bool,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<LoadCounts> {
+        let t = self.table;
+        let backend = self.tx.backend();
+        let source = match backend {
+            // PostgreSQL's COPY cannot resolve duplicate keys, so keep the last one here.
+            Backend::Postgres => {
+                let keys = t.key.join(", ");
+                let sql = format!(
+                    "CREATE TEMP TABLE stage_last ON COMMIT DROP AS \
+                     SELECT DISTINCT ON ({keys}) * FROM stage ORDER BY {keys}, seq DESC"
+                );
+                self.tx
+                    .execute(&sql, &[], "removing duplicate keys from the staging table")
+                    .await?;
+                "stage_last"
+            }
+            Backend::Sqlite => "stage",
+        };
+        let staged = self
+            .tx
+            .scalar_i64(
+                &format!("SELECT count(*) FROM {source}"),
+                &[],
+                "counting staged rows",
+            )
+            .await? as u64;
+        // $1 run id, $2 connector, and for connector-owned rows $3 the load time; every
+        // statement uses each parameter it is given, as PostgreSQL requires.
+        let mut params: Vec<Param> = vec![
+            Param::Int(Some(self.run_id)),
+            Param::Text(Some(self.connector.clone())),
+        ];
+        let mut key_match: Vec<String> = t.key.iter().map(|k| format!("t.{k} = s.{k}")).collect();
+        if t.scoped {
+            key_match.push("t.connector = $2".into());
+            params.push(Param::Time(now));
+        }
+        let key_match = key_match.join(" AND ");
+        let distinct = |v: &str| match backend {
+            Backend::Sqlite => format!("t.{v} IS NOT s.{v}"),
+            Backend::Postgres => format!("t.{v} IS DISTINCT FROM s.{v}"),
+        };
+        let changed: Vec<String> = t.values.iter().map(|v| distinct(v)).collect();
+
+        // Updated: same key, some value differs. Provenance follows the change.
+        let mut sets: Vec<String> = t.values.iter().map(|v| format!("{v} = s.{v}")).collect();
+        sets.push("run_id = $1".into());
+        if t.scoped {
+            sets.extend(POSITION_COLUMNS.iter().map(|c| format!("{c} = s.{c}")));
+            sets.push("loaded_at = $3".into());
+        } else {
+            sets.push("connector = $2".into());
+        }
+        let update = format!(
+            "UPDATE {table} AS t SET {sets} FROM {source} AS s WHERE {key_match} AND ({changed})",
+            table = t.table,
+            sets = sets.join(", "),
+            changed = changed.join(" OR "),
+        );
+        let updated = self
+            .tx
+            .execute(&update, &params, "updating changed rows")
+            .await?;
+
+        let mut columns: Vec<&str> = t.key.iter().chain(t.values).copied().collect();
+        let mut selected: Vec<String> = columns.iter().map(|c| format!("s.{c}")).collect();
+        columns.extend(["run_id", "connector"]);
+        selected.extend(["$1".to_string(), "$2".to_string()]);
+        if t.scoped {
+            columns.extend(POSITION_COLUMNS);
+            selected.extend(POSITION_COLUMNS.iter().map(|c| format!("s.{c}")));
+            columns.push("loaded_at");
+            selected.push("$3".into());
+        }
+        let insert = format!(
+            "INSERT INTO {table} ({columns}) SELECT {selected} FROM {source} AS s \
+             WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {key_match}) ORDER BY s.seq",
+            table = t.table,
+            columns = columns.join(", "),
+            selected = selected.join(", "),
+        );
+        let inserted = self
+            .tx
+            .execute(&insert, &params, "inserting new rows")
+            .await?;
+
+        let deleted = if full_refresh && t.scoped {
+            let delete = format!(
+                "DELETE FROM {table} AS t WHERE t.connector = $1 AND NOT EXISTS \
+                 (SELECT 1 FROM {source} AS s WHERE {key})",
+                table = t.table,
+                key = t
+                    .key
+                    .iter()
+                    .map(|k| format!("t.{k} = s.{k}"))
+                    .collect::<Vec<_>>()
+                    .join(" AND "),
+            );
+            self.tx
+                .execute(
+                    &delete,
+                    &[Param::Text(Some(self.connector.clone()))],
+                    "deleting rows gone from the source",
+                )
+                .await?
+        } else {
+            0
+        };
+        Ok(LoadCounts {
+            staged,
+            inserted,
+            updated,
+            unchanged: staged.saturating_sub(inserted + updated),
+            deleted,
+        })
+    }
+
+    /// The transaction, for writing the run's record before commit.
+    pub(crate) fn tx(&mut self) -> &mut Tx {
+        &mut self.tx
+    }
+
+    /// Commits the load: from here on readers see the new rows.
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit("committing the load").await
+    }
+}
+
+/// Writes one value in PostgreSQL's COPY text format.
+fn write_copy_value(out: &mut String, param: &Param) {
+    match param {
+        Param::Text(Some(text)) => {
+            for c in text.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\t' => out.push_str("\\t"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    other => out.push(other),
+                }
+            }
+        }
+        Param::Int(Some(v)) => out.push_str(&v.to_string()),
+        Param::Float(Some(v)) => out.push_str(&format!("{v:?}")),
+        Param::Time(t) => out.push_str(&t.to_rfc3339()),
+        Param::Text(None) | Param::Int(None) | Param::Float(None) => out.push_str("\\N"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_escapes_control_characters_and_nulls() {
+        let mut out = String::new();
+        for p in [
+            Param::Text(Some("a\tb\\c\nd".into())),
+            Param::Text(None),
+            Param::Float(Some(1.5)),
+            Param::Int(Some(7)),
+        ] {
+            write_copy_value(&mut out, &p);
+            out.push('|');
+        }
+        assert_eq!(out, "a\\tb\\\\c\\nd|\\N|1.5|7|");
+    }
+}

@@ -1,0 +1,659 @@
+//! The read side: one function per question the gateway asks, each a filtered page
+//! ordered by a unique key, so pages are stable while rows are added.
+
+use crate::params::AnyRow;
+use crate::{Param, Result, Store};
+use chrono::{DateTime, Utc};
+
+/// One page of a list, with what Relay connections need.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// Rows of the page.
+    pub items: Vec<T>,
+    /// Whether rows follow the page.
+    pub has_next_page: bool,
+    /// Rows matching the filter, over all pages.
+    pub total_count: i64,
+}
+
+/// An area row.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AreaRecord {
+    /// DOPA code.
+    pub code: String,
+    /// `province`, `district` or `subdistrict`.
+    pub level: String,
+    /// Parent code.
+    pub parent_code: Option<String>,
+    /// Thai name.
+    pub name_th: String,
+    /// English name.
+    pub name_en: Option<String>,
+}
+
+/// A school row.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct SchoolRecord {
+    /// School code.
+    pub code: String,
+    /// Thai name.
+    pub name_th: String,
+    /// English name.
+    pub name_en: Option<String>,
+    /// Area the school is in.
+    pub area_code: String,
+    /// Affiliation.
+    pub affiliation: Option<String>,
+    /// Levels taught.
+    pub levels: Option<String>,
+}
+
+/// An agency row.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AgencyRecord {
+    /// Code.
+    pub code: String,
+    /// Thai name.
+    pub name_th: String,
+    /// English name.
+    pub name_en: Option<String>,
+    /// Kind word.
+    pub kind: String,
+}
+
+/// An indicator row.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct IndicatorRecord {
+    /// Code.
+    pub code: String,
+    /// Thai name.
+    pub name_th: String,
+    /// English name.
+    pub name_en: Option<String>,
+    /// Unit.
+    pub unit: String,
+    /// `count` or `ratio`.
+    pub kind: String,
+    /// Numerator indicator of a ratio.
+    pub numerator: Option<String>,
+    /// Denominator indicator of a ratio.
+    pub denominator: Option<String>,
+    /// Direction word.
+    pub direction: String,
+    /// Topic.
+    pub topic: Option<String>,
+}
+
+/// A threshold row.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ThresholdRecord {
+    /// Indicator code.
+    pub indicator: String,
+    /// Level word.
+    pub level: String,
+    /// Warning value.
+    pub warning: Option<f64>,
+    /// Critical value.
+    pub critical: Option<f64>,
+}
+
+/// An observation row with its provenance.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ObservationRecord {
+    /// Row id.
+    pub id: i64,
+    /// Connector that loaded it.
+    pub connector: String,
+    /// Indicator code.
+    pub indicator: String,
+    /// Area code.
+    pub area_code: String,
+    /// School code, empty for area observations.
+    pub school_code: String,
+    /// Period.
+    pub period: String,
+    /// Canonical breakdown, empty for the total.
+    pub breakdown: String,
+    /// Value.
+    pub value: f64,
+    /// Run that last changed the value.
+    pub run_id: i64,
+    /// Source file.
+    pub source_file: String,
+    /// Source sheet.
+    pub source_sheet: Option<String>,
+    /// Source row.
+    pub source_row: Option<i64>,
+    /// When the value was last written.
+    pub loaded_at: DateTime<Utc>,
+}
+
+/// A connector row.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ConnectorRecord {
+    /// Name.
+    pub name: String,
+    /// Owning agency.
+    pub agency: Option<String>,
+    /// Source kind.
+    pub kind: String,
+    /// Target word.
+    pub target: String,
+    /// Cron schedule.
+    pub schedule: Option<String>,
+    /// Source and mapping config as JSON.
+    pub config: String,
+    /// Declared in the config file (read-only through the API).
+    pub provisioned: bool,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A run journal row.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RunRecord {
+    /// Run id.
+    pub id: i64,
+    /// Connector name.
+    pub connector: String,
+    /// What started it: `schedule`, `startup`, `manual`.
+    pub trigger: String,
+    /// Status word.
+    pub status: String,
+    /// Start.
+    pub started_at: DateTime<Utc>,
+    /// End, once ended.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Rows read.
+    pub rows_read: i64,
+    /// Rows inserted.
+    pub rows_inserted: i64,
+    /// Rows updated.
+    pub rows_updated: i64,
+    /// Rows unchanged.
+    pub rows_unchanged: i64,
+    /// Rows deleted.
+    pub rows_deleted: i64,
+    /// Rows rejected.
+    pub rows_rejected: i64,
+    /// Milliseconds reading and mapping.
+    pub read_ms: i64,
+    /// Milliseconds loading.
+    pub load_ms: i64,
+    /// Error of a failed run.
+    pub error: Option<String>,
+}
+
+/// A stored reject.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RejectRecord {
+    /// Reject id.
+    pub id: i64,
+    /// Run id.
+    pub run_id: i64,
+    /// File or URL.
+    pub file: String,
+    /// Sheet.
+    pub sheet: Option<String>,
+    /// Row.
+    pub row_number: Option<i64>,
+    /// Column.
+    pub column_name: Option<String>,
+    /// Raw value.
+    pub value: Option<String>,
+    /// Reason.
+    pub reason: String,
+}
+
+/// Filter of areas; all given parts must hold.
+#[derive(Debug, Clone, Default)]
+pub struct AreaFilter {
+    /// Level word.
+    pub level: Option<String>,
+    /// Parent code.
+    pub parent: Option<String>,
+    /// Exact codes.
+    pub codes: Option<Vec<String>>,
+}
+
+/// Filter of schools.
+#[derive(Debug, Clone, Default)]
+pub struct SchoolFilter {
+    /// Area code; schools in its descendants count too.
+    pub area: Option<String>,
+    /// Exact codes.
+    pub codes: Option<Vec<String>>,
+}
+
+/// Filter of observations.
+#[derive(Debug, Clone, Default)]
+pub struct ObservationFilter {
+    /// Indicator codes.
+    pub indicators: Option<Vec<String>>,
+    /// Area code; observations of its descendants and their schools count too.
+    pub area: Option<String>,
+    /// School code.
+    pub school: Option<String>,
+    /// Periods.
+    pub periods: Option<Vec<String>>,
+    /// Canonical breakdown; `Some("")` asks for totals only.
+    pub breakdown: Option<String>,
+    /// Connector name.
+    pub connector: Option<String>,
+    /// Run that last changed the row.
+    pub run_id: Option<i64>,
+}
+
+/// A WHERE clause being built with numbered placeholders.
+#[derive(Default)]
+struct Where {
+    conditions: Vec<String>,
+    params: Vec<Param>,
+}
+
+impl Where {
+    /// Adds a condition; each `?` in it becomes the next `$n`.
+    fn push(&mut self, condition: &str, values: impl IntoIterator<Item = Param>) {
+        let mut text = String::new();
+        let mut values = values.into_iter();
+        for part in condition.split_inclusive('?') {
+            match part.strip_suffix('?') {
+                Some(before) => {
+                    text.push_str(before);
+                    self.params
+                        .push(values.next().expect("one value per placeholder"));
+                    text.push_str(&format!("${}", self.params.len()));
+                }
+                None => text.push_str(part),
+            }
+        }
+        self.conditions.push(text);
+    }
+
+    fn push_in(&mut self, column: &str, values: &[String]) {
+        if values.is_empty() {
+            self.conditions.push("1 = 0".into());
+            return;
+        }
+        let marks = vec!["?"; values.len()].join(", ");
+        self.push(
+            &format!("{column} IN ({marks})"),
+            values.iter().map(Param::from),
+        );
+    }
+
+    fn sql(&self) -> String {
+        if self.conditions.is_empty() {
+            "TRUE".into()
+        } else {
+            self.conditions.join(" AND ")
+        }
+    }
+}
+
+/// Largest page a caller may ask for.
+pub const MAX_PAGE: usize = 1000;
+
+impl Store {
+    /// A page of `from` rows matching `filter`, ordered by `key` (unique), after
+    /// `after` (a key value), `first` rows at most.
+    #[allow(clippy::too_many_arguments)]
+    async fn page<T: AnyRow>(
+        &self,
+        columns: &str,
+        from: &str,
+        mut filter: Where,
+        key: &str,
+        descending: bool,
+        after: Option<Param>,
+        first: usize,
+        what: &str,
+    ) -> Result<Page<T>> {
+        let total_count = self
+            .scalar_i64(
+                &format!("SELECT count(*) FROM {from} WHERE {}", filter.sql()),
+                filter.params.clone(),
+                what,
+            )
+            .await?;
+        if let Some(after) = after {
+            filter.push(
+                &format!("{key} {} ?", if descending { "<" } else { ">" }),
+                [after],
+            );
+        }
+        let first = first.min(MAX_PAGE);
+        let sql = format!(
+            "SELECT {columns} FROM {from} WHERE {} ORDER BY {key} {} LIMIT {}",
+            filter.sql(),
+            if descending { "DESC" } else { "ASC" },
+            first + 1
+        );
+        let mut items: Vec<T> = self.fetch_all(&sql, filter.params, what).await?;
+        let has_next_page = items.len() > first;
+        items.truncate(first);
+        Ok(Page {
+            items,
+            has_next_page,
+            total_count,
+        })
+    }
+
+    /// Areas matching `filter`, by code.
+    pub async fn areas(
+        &self,
+        filter: &AreaFilter,
+        after: Option<String>,
+        first: usize,
+    ) -> Result<Page<AreaRecord>> {
+        let mut w = Where::default();
+        if let Some(level) = &filter.level {
+            w.push("level = ?", [Param::from(level)]);
+        }
+        if let Some(parent) = &filter.parent {
+            w.push("parent_code = ?", [Param::from(parent)]);
+        }
+        if let Some(codes) = &filter.codes {
+            w.push_in("code", codes);
+        }
+        let columns = "code, level, parent_code, name_th, name_en";
+        self.page(
+            columns,
+            "areas",
+            w,
+            "code",
+            false,
+            after.map(Param::from),
+            first,
+            "listing areas",
+        )
+        .await
+    }
+
+    /// Areas by code, for batched lookups.
+    pub async fn areas_by_code(&self, codes: &[String]) -> Result<Vec<AreaRecord>> {
+        let filter = AreaFilter {
+            codes: Some(codes.to_vec()),
+            ..Default::default()
+        };
+        Ok(self
+            .areas(&filter, None, MAX_PAGE.max(codes.len()))
+            .await?
+            .items)
+    }
+
+    /// Schools matching `filter`, by code.
+    pub async fn schools(
+        &self,
+        filter: &SchoolFilter,
+        after: Option<String>,
+        first: usize,
+    ) -> Result<Page<SchoolRecord>> {
+        let mut w = Where::default();
+        if let Some(area) = &filter.area {
+            w.push(
+                "area_code LIKE ?",
+                [Param::from(format!("{}%", like_escape(area)))],
+            );
+        }
+        if let Some(codes) = &filter.codes {
+            w.push_in("code", codes);
+        }
+        let columns = "code, name_th, name_en, area_code, affiliation, levels";
+        self.page(
+            columns,
+            "schools",
+            w,
+            "code",
+            false,
+            after.map(Param::from),
+            first,
+            "listing schools",
+        )
+        .await
+    }
+
+    /// Agencies, by code.
+    pub async fn agencies(
+        &self,
+        codes: Option<&[String]>,
+        after: Option<String>,
+        first: usize,
+    ) -> Result<Page<AgencyRecord>> {
+        let mut w = Where::default();
+        if let Some(codes) = codes {
+            w.push_in("code", codes);
+        }
+        self.page(
+            "code, name_th, name_en, kind",
+            "agencies",
+            w,
+            "code",
+            false,
+            after.map(Param::from),
+            first,
+            "listing agencies",
+        )
+        .await
+    }
+
+    /// Indicators, by code.
+    pub async fn indicators(
+        &self,
+        codes: Option<&[String]>,
+        after: Option<String>,
+        first: usize,
+    ) -> Result<Page<IndicatorRecord>> {
+        let mut w = Where::default();
+        if let Some(codes) = codes {
+            w.push_in("code", codes);
+        }
+        let columns =
+            "code, name_th, name_en, unit, kind, numerator, denominator, direction, topic";
+        self.page(
+            columns,
+            "indicators",
+            w,
+            "code",
+            false,
+            after.map(Param::from),
+            first,
+            "listing indicators",
+        )
+        .await
+    }
+
+    /// Thresholds of the given indicators.
+    pub async fn thresholds(&self, indicators: &[String]) -> Result<Vec<ThresholdRecord>> {
+        let mut w = Where::default();
+        w.push_in("indicator", indicators);
+        let sql = format!("SELECT indicator, level, warning, critical FROM thresholds WHERE {} ORDER BY indicator, level", w.sql());
+        self.fetch_all(&sql, w.params, "listing thresholds").await
+    }
+
+    /// Observations matching `filter`, by id.
+    pub async fn observations(
+        &self,
+        filter: &ObservationFilter,
+        after: Option<i64>,
+        first: usize,
+    ) -> Result<Page<ObservationRecord>> {
+        let mut w = Where::default();
+        if let Some(indicators) = &filter.indicators {
+            w.push_in("indicator", indicators);
+        }
+        if let Some(area) = &filter.area {
+            // DOPA codes are prefix-hierarchical: 90 > 9001 > 900101.
+            w.push(
+                "area_code LIKE ?",
+                [Param::from(format!("{}%", like_escape(area)))],
+            );
+        }
+        if let Some(school) = &filter.school {
+            w.push("school_code = ?", [Param::from(school)]);
+        }
+        if let Some(periods) = &filter.periods {
+            w.push_in("period", periods);
+        }
+        if let Some(breakdown) = &filter.breakdown {
+            w.push("breakdown = ?", [Param::from(breakdown)]);
+        }
+        if let Some(connector) = &filter.connector {
+            w.push("connector = ?", [Param::from(connector)]);
+        }
+        if let Some(run_id) = filter.run_id {
+            w.push("run_id = ?", [Param::from(run_id)]);
+        }
+        let columns =
+            "id, connector, indicator, area_code, school_code, period, breakdown, value, run_id, \
+                       source_file, source_sheet, source_row, loaded_at";
+        self.page(
+            columns,
+            "observations",
+            w,
+            "id",
+            false,
+            after.map(Param::from),
+            first,
+            "listing observations",
+        )
+        .await
+    }
+
+    /// Connectors, by name.
+    pub async fn connectors(
+        &self,
+        names: Option<&[String]>,
+        after: Option<String>,
+        first: usize,
+    ) -> Result<Page<ConnectorRecord>> {
+        let mut w = Where::default();
+        if let Some(names) = names {
+            w.push_in("name", names);
+        }
+        let columns = "name, agency, kind, target, schedule, config, provisioned, updated_at";
+        self.page(
+            columns,
+            "connectors",
+            w,
+            "name",
+            false,
+            after.map(Param::from),
+            first,
+            "listing connectors",
+        )
+        .await
+    }
+
+    /// Runs, newest first, optionally of one connector or with given ids.
+    pub async fn runs(
+        &self,
+        connector: Option<&str>,
+        ids: Option<&[i64]>,
+        after: Option<i64>,
+        first: usize,
+    ) -> Result<Page<RunRecord>> {
+        let mut w = Where::default();
+        if let Some(connector) = connector {
+            w.push("connector = ?", [Param::from(connector)]);
+        }
+        if let Some(ids) = ids {
+            if ids.is_empty() {
+                w.push("1 = ?", [Param::from(0i64)]);
+            } else {
+                let marks = vec!["?"; ids.len()].join(", ");
+                w.push(
+                    &format!("id IN ({marks})"),
+                    ids.iter().map(|i| Param::from(*i)),
+                );
+            }
+        }
+        let columns = "id, connector, trigger, status, started_at, finished_at, rows_read, rows_inserted, \
+                       rows_updated, rows_unchanged, rows_deleted, rows_rejected, read_ms, load_ms, error";
+        self.page(
+            columns,
+            "runs",
+            w,
+            "id",
+            true,
+            after.map(Param::from),
+            first,
+            "listing runs",
+        )
+        .await
+    }
+
+    /// The latest run of each of `connectors`.
+    pub async fn latest_runs(&self, connectors: &[String]) -> Result<Vec<RunRecord>> {
+        let mut w = Where::default();
+        w.push_in("connector", connectors);
+        let sql = format!(
+            "SELECT id, connector, trigger, status, started_at, finished_at, rows_read, rows_inserted, \
+             rows_updated, rows_unchanged, rows_deleted, rows_rejected, read_ms, load_ms, error \
+             FROM runs WHERE id IN (SELECT max(id) FROM runs WHERE {} GROUP BY connector)",
+            w.sql()
+        );
+        self.fetch_all(&sql, w.params, "finding latest runs").await
+    }
+
+    /// Rejects of a run, in order.
+    pub async fn rejects(
+        &self,
+        run_id: i64,
+        after: Option<i64>,
+        first: usize,
+    ) -> Result<Page<RejectRecord>> {
+        let mut w = Where::default();
+        w.push("run_id = ?", [Param::from(run_id)]);
+        let columns = "id, run_id, file, sheet, row_number, column_name, value, reason";
+        self.page(
+            columns,
+            "rejects",
+            w,
+            "id",
+            false,
+            after.map(Param::from),
+            first,
+            "listing rejects",
+        )
+        .await
+    }
+
+    /// Codes of every area, for checking rows before they load.
+    pub async fn area_codes(&self) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = self
+            .fetch_all("SELECT code FROM areas", vec![], "reading area codes")
+            .await?;
+        Ok(rows.into_iter().map(|(c,)| c).collect())
+    }
+
+    /// Every school's code and area code.
+    pub async fn school_areas(&self) -> Result<Vec<(String, String)>> {
+        self.fetch_all(
+            "SELECT code, area_code FROM schools",
+            vec![],
+            "reading school areas",
+        )
+        .await
+    }
+
+    /// Codes of every indicator.
+    pub async fn indicator_codes(&self) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = self
+            .fetch_all(
+                "SELECT code FROM indicators",
+                vec![],
+                "reading indicator codes",
+            )
+            .await?;
+        Ok(rows.into_iter().map(|(c,)| c).collect())
+    }
+}
+
+/// Escapes LIKE wildcards in a code used as a prefix (codes are digits, but a caller's
+/// input is not trusted to be).
+fn like_escape(text: &str) -> String {
+    text.chars()
+        .filter(|c| !matches!(c, '%' | '_' | '\\'))
+        .collect()
+}
