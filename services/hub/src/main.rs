@@ -1,10 +1,7 @@
 //! `abe-hub`: the command line. Subcommands only parse and wire; the work is in the
 //! library crates.
 
-mod config;
-mod startup;
-mod telemetry;
-
+use abe_hub::{config, startup, telemetry};
 use abe_pipeline::{Pipeline, RunError, Trigger};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -100,7 +97,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve { listen } => {
             let config = load_config()?;
             let store = startup::open_store(&cli.database_url).await?;
-            startup::serve(store, config, listen).await?;
+            let app = startup::Application::build(store, config, listen).await?;
+            // Tests and scripts read this line to find a port chosen by the OS.
+            println!("abe-hub listening on http://{}", app.address());
+            app.run_until_stopped(startup::shutdown_signal()).await?;
         }
         Command::Run { connector } => {
             let config = load_config()?;

@@ -26,37 +26,64 @@ pub async fn provision(store: &Store, config: &HubConfig) -> Result<()> {
     Ok(())
 }
 
-/// Runs the hub: scheduler and HTTP server, until Ctrl-C or SIGTERM.
-pub async fn serve(store: Store, config: HubConfig, listen: &str) -> Result<()> {
-    provision(&store, &config).await?;
-    let interrupted = store.fail_interrupted_runs(chrono::Utc::now()).await?;
-    if interrupted > 0 {
-        tracing::warn!(
-            runs = interrupted,
-            "runs left running by a previous process were marked failed"
-        );
-    }
-    let pipeline = Pipeline::new(store.clone());
-    let scheduler = Scheduler::start(pipeline, config.connector_defs()?)
-        .await
-        .map_err(anyhow::Error::msg)?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("listening on {listen}"))?;
-    let address: SocketAddr = listener.local_addr()?;
-    // Tests and scripts read this line to find a port chosen by the OS.
-    println!("abe-hub listening on http://{address}");
-    tracing::info!(%address, "GraphQL at /graphql");
-    axum::serve(listener, abe_gateway::router(store.clone()))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
-    scheduler.shutdown().await;
-    store.close().await;
-    Ok(())
+/// A built hub: catalogue provisioned, scheduler started, listener bound.
+pub struct Application {
+    store: Store,
+    scheduler: Scheduler,
+    listener: tokio::net::TcpListener,
+    address: SocketAddr,
 }
 
-async fn shutdown_signal() {
+impl Application {
+    /// Provisions the config, starts the scheduler (and first runs) and binds `listen`.
+    pub async fn build(store: Store, config: HubConfig, listen: &str) -> Result<Application> {
+        provision(&store, &config).await?;
+        let interrupted = store.fail_interrupted_runs(chrono::Utc::now()).await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                runs = interrupted,
+                "runs left running by a previous process were marked failed"
+            );
+        }
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        let address = listener.local_addr()?;
+        let pipeline = Pipeline::new(store.clone());
+        let scheduler = Scheduler::start(pipeline, config.connector_defs()?)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        tracing::info!(%address, "GraphQL at /graphql");
+        Ok(Application {
+            store,
+            scheduler,
+            listener,
+            address,
+        })
+    }
+
+    /// The address the hub listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves HTTP until `shutdown` completes, then stops the scheduler.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        axum::serve(self.listener, abe_gateway::router(self.store.clone()))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")?;
+        self.scheduler.shutdown().await;
+        self.store.close().await;
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -1,0 +1,208 @@
+//! The user's story on the demo province: start the hub, let the first runs finish,
+//! query through HTTP GraphQL, run again and see nothing change.
+
+use abe_tests::{both_backends, Backend, TestApp};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const CONNECTORS: [&str; 5] = [
+    "demo_areas",
+    "demo_schools",
+    "peo_students",
+    "lao_out_of_school",
+    "ngo_poverty",
+];
+
+const OBSERVATION: &str = r#"
+query ($filter: ObservationFilterInput) {
+  observations(filter: $filter) {
+    totalCount
+    edges { node {
+      value period
+      breakdown { dimension value }
+      area { code nameTh }
+      indicator { code }
+      provenance { connector file sheet row run { id } }
+    } }
+  }
+}"#;
+
+async fn one_value(app: &TestApp, filter: Value) -> Value {
+    let data = app.graphql(OBSERVATION, json!({ "filter": filter })).await;
+    let edges = data["observations"]["edges"]
+        .as_array()
+        .expect("edges")
+        .clone();
+    assert_eq!(
+        edges.len(),
+        1,
+        "exactly one observation for {filter}: {data}"
+    );
+    edges[0]["node"].clone()
+}
+
+async fn rejects_of(app: &TestApp, connector: &str) -> Vec<Value> {
+    let data = app
+        .graphql(
+            r#"query ($name: String!) { connector(name: $name) { latestRun { counts { rejected }
+                 rejects { totalCount edges { node { file sheet row column value reason } } } } } }"#,
+            json!({ "name": connector }),
+        )
+        .await;
+    let run = &data["connector"]["latestRun"];
+    let rejects: Vec<Value> = run["rejects"]["edges"]
+        .as_array()
+        .expect("rejects")
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect();
+    assert_eq!(run["counts"]["rejected"], json!(rejects.len()), "{data}");
+    rejects
+}
+
+both_backends!(demo_province_end_to_end, |backend: Backend| async move {
+    let app = TestApp::spawn(backend, "deploy/demo/hub.toml").await;
+    app.wait_for_runs(&CONNECTORS, Duration::from_secs(60))
+        .await;
+
+    // Excel from the education office: Buddhist-era year, Thai sex labels, title rows.
+    let enrolled = one_value(
+        &app,
+        json!({ "indicators": ["enrolled_children"], "area": "9001", "periods": ["2023"],
+                "breakdown": [{ "dimension": "sex", "value": "female" }] }),
+    )
+    .await;
+    assert_eq!(enrolled["value"], json!(3931.0));
+    assert_eq!(enrolled["area"]["nameTh"], json!("เมืองสงขลา"));
+    assert_eq!(enrolled["provenance"]["connector"], json!("peo_students"));
+    assert_eq!(
+        enrolled["provenance"]["file"],
+        json!("data/education-office.xlsx")
+    );
+    assert_eq!(enrolled["provenance"]["sheet"], json!("นักเรียน"));
+    assert_eq!(enrolled["provenance"]["row"], json!(206));
+    let dropouts = one_value(
+        &app,
+        json!({ "indicators": ["dropouts"], "area": "6501", "periods": ["2022"],
+                "breakdown": [{ "dimension": "sex", "value": "female" }] }),
+    )
+    .await;
+    assert_eq!(dropouts["value"], json!(62.0));
+
+    // TIS-620 CSV from local government: Thai digits, quoted thousands separators; the
+    // bad row 52 shares its key with row 37 and must not have overwritten it.
+    let thai_digits = one_value(
+        &app,
+        json!({ "indicators": ["out_of_school_children"], "area": "9002", "periods": ["2021"] }),
+    )
+    .await;
+    assert_eq!(thai_digits["value"], json!(231.0));
+    let thousands = one_value(
+        &app,
+        json!({ "indicators": ["out_of_school_children"], "area": "9011", "periods": ["2022"] }),
+    )
+    .await;
+    assert_eq!(thousands["value"], json!(1329.0));
+    assert_eq!(thousands["provenance"]["row"], json!(37));
+
+    // UTF-8 CSV with BOM and semicolons from the NGO.
+    let poor = one_value(
+        &app,
+        json!({ "indicators": ["extremely_poor_students"], "area": "9011", "periods": ["2023"] }),
+    )
+    .await;
+    assert_eq!(poor["value"], json!(2751.0));
+
+    // The area filter includes descendants: 16 Songkhla districts x 3 years.
+    let songkhla = app
+        .graphql(
+            OBSERVATION,
+            json!({ "filter": { "indicators": ["out_of_school_children"], "area": "90" } }),
+        )
+        .await;
+    assert_eq!(songkhla["observations"]["totalCount"], json!(48));
+
+    // Rejects name file, sheet, row, column, value and reason.
+    let peo = rejects_of(&app, "peo_students").await;
+    let positions: Vec<(Value, Value, Value)> = peo
+        .iter()
+        .map(|r| (r["row"].clone(), r["column"].clone(), r["value"].clone()))
+        .collect();
+    assert_eq!(
+        positions,
+        vec![
+            (json!(304), json!("จำนวน"), json!("ไม่ทราบ")),
+            (json!(305), json!("รหัสอำเภอ"), json!("9099")),
+            (json!(306), json!("ปีการศึกษา"), json!("25x6")),
+        ]
+    );
+    assert!(
+        peo.iter()
+            .all(|r| r["sheet"] == json!("นักเรียน")
+                && r["file"] == json!("data/education-office.xlsx"))
+    );
+    assert!(
+        peo[1]["reason"]
+            .as_str()
+            .is_some_and(|s| s.contains("9099 is not known")),
+        "{peo:?}"
+    );
+    let lao: Vec<Value> = rejects_of(&app, "lao_out_of_school")
+        .await
+        .iter()
+        .map(|r| r["row"].clone())
+        .collect();
+    assert_eq!(lao, vec![json!(52), json!(78)]);
+    let ngo = rejects_of(&app, "ngo_poverty").await;
+    assert_eq!(
+        (ngo.len(), &ngo[0]["row"], &ngo[0]["column"]),
+        (1, &json!(77), &json!("ปี"))
+    );
+
+    // A second run of every connector changes nothing.
+    let before = app
+        .graphql("{ observations { totalCount } }", Value::Null)
+        .await;
+    let config = abe_hub::config::HubConfig::load(&abe_tests::repo_path("deploy/demo/hub.toml"))
+        .expect("config");
+    let pipeline = abe_pipeline::Pipeline::new(app.store.clone());
+    for def in config.connector_defs().expect("defs") {
+        let report = pipeline
+            .run(&def, abe_pipeline::Trigger::Manual)
+            .await
+            .expect("second run");
+        assert_eq!(
+            (report.inserted, report.updated, report.deleted),
+            (0, 0, 0),
+            "{report:?}"
+        );
+        assert_eq!(
+            report.unchanged + report.rejected,
+            report.read,
+            "{report:?}"
+        );
+    }
+    let after = app
+        .graphql("{ observations { totalCount } }", Value::Null)
+        .await;
+    assert_eq!(before, after);
+    assert_eq!(after["observations"]["totalCount"], json!(300 + 75 + 75));
+
+    // Hierarchy both ways, and health.
+    let area = app
+        .graphql(r#"{ area(code: "9011") { nameEn level parent { code nameEn } } province: area(code: "65") { children { totalCount } } }"#, Value::Null)
+        .await;
+    assert_eq!(
+        area["area"],
+        json!({ "nameEn": "Hat Yai", "level": "DISTRICT", "parent": { "code": "90", "nameEn": "Songkhla" } })
+    );
+    assert_eq!(area["province"]["children"]["totalCount"], json!(9));
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .expect("healthz");
+    assert!(health.status().is_success());
+    app.stop().await.expect("clean stop");
+});
