@@ -1,0 +1,108 @@
+//! The `abe-hub` binary as a user runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(relative)
+}
+
+fn hub() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_abe-hub"));
+    command
+        .env_remove("ABE_DATABASE_URL")
+        .env_remove("ABE_CONFIG")
+        .env("RUST_LOG", "warn");
+    command
+}
+
+#[test]
+fn published_sdl_matches_the_code() {
+    let output = hub().arg("export-schema").output().expect("runs");
+    assert!(output.status.success());
+    let published =
+        std::fs::read_to_string(repo("schema/schema.graphql")).expect("schema/schema.graphql");
+    assert!(
+        String::from_utf8_lossy(&output.stdout) == published,
+        "schema/schema.graphql is out of date: run `cargo run --bin abe-hub -- export-schema > schema/schema.graphql`"
+    );
+}
+
+#[test]
+fn run_prints_counts_and_a_second_run_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let config = repo("deploy/demo/hub.toml");
+    let run = |connector: &str| {
+        let output = hub()
+            .args(["--database-url", &url, "--config"])
+            .arg(&config)
+            .args(["run", connector])
+            .output()
+            .expect("runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    run("demo_areas");
+    let first = run("lao_out_of_school");
+    assert!(
+        first.contains("read 77, inserted 75, updated 0, unchanged 0, deleted 0, rejected 2"),
+        "{first}"
+    );
+    let second = run("lao_out_of_school");
+    assert!(
+        second.contains("read 77, inserted 0, updated 0, unchanged 75, deleted 0, rejected 2"),
+        "{second}"
+    );
+}
+
+#[test]
+fn bad_input_is_a_clear_error_and_a_failure_exit() {
+    let output = hub()
+        .args(["--config", "/nonexistent/hub.toml", "check"])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("reading config /nonexistent/hub.toml"),
+        "{stderr}"
+    );
+
+    let output = hub()
+        .args(["--config"])
+        .arg(repo("deploy/demo/hub.toml"))
+        .args(["run", "nope"])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no connector named nope"));
+
+    let output = hub()
+        .args(["--database-url", "mysql://x/y", "migrate"])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unsupported database URL scheme"));
+}
+
+#[test]
+fn check_summarises_the_demo_config() {
+    let output = hub()
+        .arg("--config")
+        .arg(repo("deploy/demo/hub.toml"))
+        .arg("check")
+        .output()
+        .expect("runs");
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "config ok: 3 agencies, 4 indicators, 2 thresholds, 5 connectors"
+    );
+}

@@ -1,0 +1,209 @@
+//! Runs on real files written by the test: failures keep the previous data, runs of
+//! one connector never overlap, school observations find their area.
+
+use abe_connectors::csv::CsvConfig;
+use abe_connectors::mapping::MappingConfig;
+use abe_connectors::SourceConfig;
+use abe_pipeline::{ConnectorDef, Pipeline, RunError, SyncMode, Trigger};
+use abe_schema::{Agency, AgencyKind, Direction, Indicator, IndicatorKind, Target};
+use abe_store::{ObservationFilter, Store};
+use abe_tests::{both_backends, TestDb};
+use std::path::Path;
+
+fn mapping(json: serde_json::Value) -> MappingConfig {
+    serde_json::from_value(json).expect("mapping")
+}
+
+fn def(
+    dir: &Path,
+    name: &str,
+    target: Target,
+    file: &str,
+    mapping_json: serde_json::Value,
+) -> ConnectorDef {
+    ConnectorDef::new(
+        name.into(),
+        None,
+        target,
+        None,
+        SyncMode::FullRefresh,
+        SourceConfig::Csv(CsvConfig::new(file)),
+        mapping(mapping_json),
+        dir.to_path_buf(),
+    )
+    .expect("valid connector")
+}
+
+async fn setup(store: &Store, dir: &Path) -> Pipeline {
+    store
+        .upsert_agencies(&[Agency {
+            code: "A".into(),
+            name_th: "ก".into(),
+            name_en: None,
+            kind: AgencyKind::Ngo,
+        }])
+        .await
+        .expect("agency");
+    store
+        .upsert_indicators(&[Indicator {
+            code: "dropouts".into(),
+            name_th: "ออกกลางคัน".into(),
+            name_en: None,
+            unit: "persons".into(),
+            kind: IndicatorKind::Count,
+            numerator: None,
+            denominator: None,
+            direction: Direction::HigherIsWorse,
+            topic: None,
+        }])
+        .await
+        .expect("indicator");
+    std::fs::write(
+        dir.join("areas.csv"),
+        "code,name\n90,สงขลา\n9001,เมืองสงขลา\n9011,หาดใหญ่\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("schools.csv"),
+        "code,name,area\n9099000001,โรงเรียน ๑,9011\n",
+    )
+    .expect("write");
+    let pipeline = Pipeline::new(store.clone());
+    let areas = def(
+        dir,
+        "areas",
+        Target::Areas,
+        "areas.csv",
+        serde_json::json!({"fields": {"code": {"column": "code"}, "name_th": {"column": "name"}}}),
+    );
+    pipeline
+        .run(&areas, Trigger::Manual)
+        .await
+        .expect("areas load");
+    let schools = def(
+        dir,
+        "schools",
+        Target::Schools,
+        "schools.csv",
+        serde_json::json!({"fields": {"code": {"column": "code"}, "name_th": {"column": "name"}, "area": {"column": "area"}}}),
+    );
+    pipeline
+        .run(&schools, Trigger::Manual)
+        .await
+        .expect("schools load");
+    pipeline
+}
+
+fn observations_def(dir: &Path) -> ConnectorDef {
+    def(
+        dir,
+        "obs",
+        Target::Observations,
+        "obs.csv",
+        serde_json::json!({"fields": {
+            "indicator": {"const": "dropouts"},
+            "area": {"column": "area"},
+            "school": {"column": "school"},
+            "period": {"column": "year", "transforms": ["be_year"]},
+            "value": {"column": "n", "transforms": ["number"]}
+        }}),
+    )
+}
+
+async fn values(store: &Store) -> Vec<(String, String, f64)> {
+    let filter = ObservationFilter {
+        connector: Some("obs".into()),
+        ..Default::default()
+    };
+    let page = store
+        .observations(&filter, None, 100)
+        .await
+        .expect("observations");
+    page.items
+        .into_iter()
+        .map(|o| (o.area_code, o.school_code, o.value))
+        .collect()
+}
+
+both_backends!(a_failed_run_keeps_the_previous_data, |backend| async move {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pipeline = setup(&store, dir.path()).await;
+    std::fs::write(
+        dir.path().join("obs.csv"),
+        "area,school,year,n\n9001,,2566,12\n,9099000001,2566,3\n9099,,2566,1\n",
+    )
+    .expect("write");
+    let def = observations_def(dir.path());
+    let report = pipeline
+        .run(&def, Trigger::Manual)
+        .await
+        .expect("first run");
+    assert_eq!((report.read, report.inserted, report.rejected), (3, 2, 1));
+    // The school's observation found the school's area.
+    let before = values(&store).await;
+    assert_eq!(
+        before,
+        vec![
+            ("9001".into(), "".into(), 12.0),
+            ("9011".into(), "9099000001".into(), 3.0)
+        ]
+    );
+
+    // The file changes shape: a mapped column is gone. The run fails, nothing changes.
+    std::fs::write(
+        dir.path().join("obs.csv"),
+        "area,year,count\n9001,2566,99\n",
+    )
+    .expect("write");
+    match pipeline.run(&def, Trigger::Manual).await {
+        Err(RunError::Failed { message, .. }) => {
+            assert!(
+                message.contains("obs.csv: column \"school\" is not in the header"),
+                "{message}"
+            )
+        }
+        other => panic!("expected a failed run, got {other:?}"),
+    }
+    assert_eq!(values(&store).await, before);
+
+    // The file disappears: same.
+    std::fs::remove_file(dir.path().join("obs.csv")).expect("remove");
+    let err = pipeline
+        .run(&def, Trigger::Manual)
+        .await
+        .expect_err("missing file fails");
+    assert!(err.to_string().contains("cannot read obs.csv"), "{err}");
+    assert_eq!(values(&store).await, before);
+    let runs = store.runs(Some("obs"), None, None, 10).await.expect("runs");
+    let statuses: Vec<&str> = runs.items.iter().map(|r| r.status.as_str()).collect();
+    assert_eq!(statuses, ["failed", "failed", "succeeded"]);
+});
+
+both_backends!(
+    the_same_connector_never_runs_twice_at_once,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pipeline = setup(&store, dir.path()).await;
+        let mut big = String::from("area,school,year,n\n");
+        for i in 0..60_000 {
+            big.push_str(&format!("9001,,{},{}\n", 1000 + i, i));
+        }
+        std::fs::write(dir.path().join("obs.csv"), big).expect("write");
+        let def = observations_def(dir.path());
+        let (a, b) = tokio::join!(
+            pipeline.run(&def, Trigger::Manual),
+            pipeline.run(&def, Trigger::Schedule)
+        );
+        let refused = [&a, &b]
+            .iter()
+            .filter(|r| matches!(r, Err(RunError::AlreadyRunning(_))))
+            .count();
+        let succeeded = [&a, &b].iter().filter(|r| r.is_ok()).count();
+        assert_eq!((refused, succeeded), (1, 1), "{a:?} {b:?}");
+        assert!(!pipeline.is_running("obs"));
+    }
+);

@@ -1,0 +1,354 @@
+//! The store's contract, run on both backends: migrations agree, loads count what they
+//! do, a re-load changes nothing, a dropped load leaves the previous data, pages hold.
+
+use abe_schema::{Reject, SourcePosition, Target};
+use abe_store::{AreaFilter, ObservationFilter, Param, RunOutcome, StagedRow, Store};
+use abe_tests::{both_backends, postgres_skipped, Backend, TestDb};
+use chrono::Utc;
+
+fn area(code: &str, level: &str, parent: Option<&str>, name: &str) -> StagedRow {
+    StagedRow(vec![
+        Param::from(code),
+        Param::from(level),
+        Param::from(parent),
+        Param::from(name),
+        Param::Text(None),
+        Param::from("areas.csv"),
+        Param::Text(None),
+        Param::from(1i64),
+    ])
+}
+
+fn observation(area: &str, period: &str, value: f64, row: i64) -> StagedRow {
+    StagedRow(vec![
+        Param::from("dropouts"),
+        Param::from(area),
+        Param::from(""),
+        Param::from(period),
+        Param::from("sex=female"),
+        Param::from(value),
+        Param::from("obs.csv"),
+        Param::Text(None),
+        Param::from(row),
+    ])
+}
+
+async fn load(
+    store: &Store,
+    target: Target,
+    connector: &str,
+    rows: &[StagedRow],
+    full_refresh: bool,
+) -> abe_store::LoadCounts {
+    let run_id = store
+        .start_run(connector, "manual", Utc::now())
+        .await
+        .expect("run");
+    let mut load = store
+        .begin_load(target, connector, run_id)
+        .await
+        .expect("begin");
+    load.stage(rows).await.expect("stage");
+    let counts = load.merge(full_refresh, Utc::now()).await.expect("merge");
+    load.commit_run(run_id, &RunOutcome::default(), Utc::now())
+        .await
+        .expect("commit");
+    counts
+}
+
+async fn seed_areas(store: &Store) {
+    let rows = [
+        area("90", "province", None, "สงขลา"),
+        area("9001", "district", Some("90"), "เมืองสงขลา"),
+        area("9011", "district", Some("90"), "หาดใหญ่"),
+        area("65", "province", None, "พิษณุโลก"),
+        area("6501", "district", Some("65"), "เมืองพิษณุโลก"),
+    ];
+    let counts = load(store, Target::Areas, "areas", &rows, false).await;
+    assert_eq!(
+        (counts.inserted, counts.updated, counts.unchanged),
+        (5, 0, 0)
+    );
+}
+
+async fn values(store: &Store, connector: &str) -> Vec<(String, String, f64)> {
+    let filter = ObservationFilter {
+        connector: Some(connector.into()),
+        ..Default::default()
+    };
+    let page = store
+        .observations(&filter, None, 1000)
+        .await
+        .expect("observations");
+    page.items
+        .into_iter()
+        .map(|o| (o.area_code, o.period, o.value))
+        .collect()
+}
+
+#[tokio::test]
+async fn both_backends_end_with_the_same_tables_and_columns() {
+    if postgres_skipped() {
+        eprintln!("ABE_TEST_POSTGRES=skip: comparison not run");
+        return;
+    }
+    let sqlite = TestDb::new(Backend::Sqlite).await;
+    let postgres = TestDb::new(Backend::Postgres).await;
+    let a = sqlite
+        .store()
+        .await
+        .table_columns()
+        .await
+        .expect("sqlite columns");
+    let b = postgres
+        .store()
+        .await
+        .table_columns()
+        .await
+        .expect("postgres columns");
+    assert!(a.len() > 50, "{a:?}");
+    assert_eq!(a, b);
+}
+
+both_backends!(
+    loads_count_inserted_updated_unchanged_and_deleted,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        seed_areas(&store).await;
+        let rows = vec![
+            observation("9001", "2023", 10.0, 2),
+            observation("9011", "2023", 20.0, 3),
+            observation("6501", "2023", 30.0, 4),
+        ];
+        let first = load(&store, Target::Observations, "c", &rows, true).await;
+        assert_eq!(
+            (
+                first.staged,
+                first.inserted,
+                first.updated,
+                first.unchanged,
+                first.deleted
+            ),
+            (3, 3, 0, 0, 0)
+        );
+
+        let again = load(&store, Target::Observations, "c", &rows, true).await;
+        assert_eq!(
+            (
+                again.inserted,
+                again.updated,
+                again.unchanged,
+                again.deleted
+            ),
+            (0, 0, 3, 0)
+        );
+
+        // One value changes, one row disappears from the source, one is new.
+        let changed = vec![
+            observation("9001", "2023", 11.0, 2),
+            observation("9011", "2023", 20.0, 3),
+            observation("9011", "2022", 5.0, 4),
+        ];
+        let third = load(&store, Target::Observations, "c", &changed, true).await;
+        assert_eq!(
+            (
+                third.inserted,
+                third.updated,
+                third.unchanged,
+                third.deleted
+            ),
+            (1, 1, 1, 1)
+        );
+        let mut now = values(&store, "c").await;
+        now.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+        assert_eq!(
+            now,
+            vec![
+                ("9001".into(), "2023".into(), 11.0),
+                ("9011".into(), "2022".into(), 5.0),
+                ("9011".into(), "2023".into(), 20.0)
+            ]
+        );
+
+        // Another connector's rows with the same key are its own.
+        let other = load(&store, Target::Observations, "other", &rows[..1], true).await;
+        assert_eq!(other.inserted, 1);
+        assert_eq!(values(&store, "c").await.len(), 3);
+
+        // Upsert mode keeps rows the source no longer has.
+        let upsert = load(&store, Target::Observations, "c", &rows[..1], false).await;
+        assert_eq!((upsert.updated, upsert.deleted), (1, 0));
+        assert_eq!(values(&store, "c").await.len(), 3);
+    }
+);
+
+both_backends!(
+    a_key_given_twice_keeps_the_later_row,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        seed_areas(&store).await;
+        let rows = vec![
+            observation("9001", "2023", 1.0, 2),
+            observation("9001", "2023", 2.0, 3),
+        ];
+        let counts = load(&store, Target::Observations, "c", &rows, true).await;
+        assert_eq!((counts.staged, counts.inserted), (1, 1));
+        assert_eq!(
+            values(&store, "c").await,
+            vec![("9001".into(), "2023".into(), 2.0)]
+        );
+    }
+);
+
+both_backends!(
+    a_dropped_load_leaves_the_previous_data,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        seed_areas(&store).await;
+        load(
+            &store,
+            Target::Observations,
+            "c",
+            &[observation("9001", "2023", 1.0, 2)],
+            true,
+        )
+        .await;
+        let run_id = store
+            .start_run("c", "manual", Utc::now())
+            .await
+            .expect("run");
+        {
+            let mut failing = store
+                .begin_load(Target::Observations, "c", run_id)
+                .await
+                .expect("begin");
+            failing
+                .stage(&[observation("9011", "2023", 9.0, 2)])
+                .await
+                .expect("stage");
+            failing.merge(true, Utc::now()).await.expect("merge");
+            // Dropped without commit, as when a run fails or the process dies.
+        }
+        let outcome = RunOutcome {
+            read: 1,
+            rejected: 1,
+            error: Some("boom".into()),
+            rejects: vec![Reject::new(
+                SourcePosition {
+                    file: "obs.csv".into(),
+                    sheet: None,
+                    row: Some(2),
+                    column: Some("ปี".into()),
+                },
+                Some("25x6"),
+                "not a year",
+            )],
+            ..Default::default()
+        };
+        store
+            .finish_failed_run(run_id, &outcome, Utc::now())
+            .await
+            .expect("journal");
+        assert_eq!(
+            values(&store, "c").await,
+            vec![("9001".into(), "2023".into(), 1.0)]
+        );
+        let run = store
+            .runs(Some("c"), Some(&[run_id]), None, 1)
+            .await
+            .expect("runs")
+            .items
+            .remove(0);
+        assert_eq!(
+            (run.status.as_str(), run.error.as_deref(), run.rows_rejected),
+            ("failed", Some("boom"), 1)
+        );
+        let rejects = store
+            .rejects(run_id, None, 10)
+            .await
+            .expect("rejects")
+            .items;
+        assert_eq!(rejects.len(), 1);
+        assert_eq!(
+            (rejects[0].row_number, rejects[0].column_name.as_deref()),
+            (Some(2), Some("ปี"))
+        );
+    }
+);
+
+both_backends!(pages_are_stable_and_counted, |backend| async move {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    seed_areas(&store).await;
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .areas(&AreaFilter::default(), after.clone(), 2)
+            .await
+            .expect("page");
+        assert_eq!(page.total_count, 5);
+        seen.extend(page.items.iter().map(|a| a.code.clone()));
+        after = page.items.last().map(|a| a.code.clone());
+        if !page.has_next_page {
+            break;
+        }
+    }
+    assert_eq!(seen, ["65", "6501", "90", "9001", "9011"]);
+    let districts = AreaFilter {
+        parent: Some("90".into()),
+        level: Some("district".into()),
+        codes: None,
+    };
+    let page = store.areas(&districts, None, 10).await.expect("districts");
+    assert_eq!(
+        page.items
+            .iter()
+            .map(|a| a.code.as_str())
+            .collect::<Vec<_>>(),
+        ["9001", "9011"]
+    );
+    let descendants = ObservationFilter {
+        area: Some("9_%".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .observations(&descendants, None, 10)
+            .await
+            .expect("escaped")
+            .total_count,
+        0
+    );
+});
+
+both_backends!(
+    interrupted_runs_are_closed_as_failed,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let run_id = store
+            .start_run("c", "schedule", Utc::now())
+            .await
+            .expect("run");
+        assert!(store.has_runs("c").await.expect("has runs"));
+        assert_eq!(
+            store
+                .fail_interrupted_runs(Utc::now())
+                .await
+                .expect("closed"),
+            1
+        );
+        let run = store
+            .runs(None, Some(&[run_id]), None, 1)
+            .await
+            .expect("runs")
+            .items
+            .remove(0);
+        assert_eq!(run.status, "failed");
+        assert!(run.error.unwrap_or_default().contains("interrupted"));
+    }
+);
