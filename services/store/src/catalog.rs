@@ -102,7 +102,7 @@ impl Store {
         for t in thresholds {
             tx.execute(
                 "INSERT INTO thresholds (indicator, level, warning, critical) VALUES ($1, $2, $3, $4)",
-                &params![&t.indicator, t.level.as_str(), t.warning, t.critical],
+                params![&t.indicator, t.level.as_str(), t.warning, t.critical],
                 "saving a threshold",
             )
             .await?;
@@ -125,7 +125,7 @@ impl Store {
                  agency = excluded.agency, kind = excluded.kind, target = excluded.target, \
                  schedule = excluded.schedule, config = excluded.config, provisioned = TRUE, \
                  updated_at = excluded.updated_at",
-                &params![&c.name, c.agency.clone(), &c.kind, &c.target, c.schedule.clone(), &c.config, now],
+                params![&c.name, c.agency.clone(), &c.kind, &c.target, c.schedule.clone(), &c.config, now],
                 "saving a connector",
             )
             .await?;
@@ -226,7 +226,7 @@ async fn write_outcome(
         "UPDATE runs SET status = $1, finished_at = $2, rows_read = $3, rows_inserted = $4, \
          rows_updated = $5, rows_unchanged = $6, rows_deleted = $7, rows_rejected = $8, \
          read_ms = $9, load_ms = $10, error = $11 WHERE id = $12",
-        &params![
+        params![
             status.as_str(),
             now,
             as_i64(o.read),
@@ -273,7 +273,7 @@ async fn write_outcome(
                 run_id,
                 &r.position.file,
                 r.position.sheet.clone(),
-                r.position.row.map(|n| as_i64(n)),
+                r.position.row.map(as_i64),
                 r.position.column.clone(),
                 r.value.clone(),
                 &r.reason
