@@ -104,7 +104,12 @@ macro_rules! on_tx {
 }
 
 impl Tx {
-    pub(crate) async fn execute(&mut self, sql: &str, params: impl AsRef<[Param]>, what: &str) -> Result<u64> {
+    pub(crate) async fn execute(
+        &mut self,
+        sql: &str,
+        params: impl AsRef<[Param]>,
+        what: &str,
+    ) -> Result<u64> {
         on_tx!(self, conn => bind_all!(sqlx::query(sql), params.as_ref()).execute(conn).await.map(|r| r.rows_affected())).context(what)
     }
 
