@@ -128,6 +128,23 @@ vocabulary! {
     }
 }
 
+/// Row counts of a run, as its journal keeps them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunCounts {
+    /// Rows read from the source, rejects included.
+    pub read: u64,
+    /// New rows.
+    pub inserted: u64,
+    /// Rows whose values changed.
+    pub updated: u64,
+    /// Rows already up to date.
+    pub unchanged: u64,
+    /// Rows removed because the source no longer has them (full refresh).
+    pub deleted: u64,
+    /// Rows refused.
+    pub rejected: u64,
+}
+
 /// An organisation that owns sources.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Agency {

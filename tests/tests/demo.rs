@@ -172,14 +172,34 @@ both_backends!(demo_province_end_to_end, |backend: Backend| async move {
             .await
             .expect("second run");
         assert_eq!(
-            (report.inserted, report.updated, report.deleted),
+            (
+                report.counts.inserted,
+                report.counts.updated,
+                report.counts.deleted
+            ),
             (0, 0, 0),
             "{report:?}"
         );
         assert_eq!(
-            report.unchanged + report.rejected,
-            report.read,
+            report.counts.unchanged + report.counts.rejected,
+            report.counts.read,
             "{report:?}"
+        );
+    }
+    let latest = app
+        .graphql(
+            "{ connectors { edges { node { name latestRun { trigger status counts { inserted updated deleted } } } } } }",
+            Value::Null,
+        )
+        .await;
+    for edge in latest["connectors"]["edges"]
+        .as_array()
+        .expect("connectors")
+    {
+        assert_eq!(
+            edge["node"]["latestRun"],
+            json!({ "trigger": "manual", "status": "SUCCEEDED", "counts": { "inserted": 0, "updated": 0, "deleted": 0 } }),
+            "{edge}"
         );
     }
     let after = app

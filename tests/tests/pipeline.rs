@@ -140,7 +140,14 @@ both_backends!(a_failed_run_keeps_the_previous_data, |backend| async move {
         .run(&def, Trigger::Manual)
         .await
         .expect("first run");
-    assert_eq!((report.read, report.inserted, report.rejected), (3, 2, 1));
+    assert_eq!(
+        (
+            report.counts.read,
+            report.counts.inserted,
+            report.counts.rejected
+        ),
+        (3, 2, 1)
+    );
     // The school's observation found the school's area.
     let before = values(&store).await;
     assert_eq!(

@@ -233,8 +233,11 @@ both_backends!(
             // Dropped without commit, as when a run fails or the process dies.
         }
         let outcome = RunOutcome {
-            read: 1,
-            rejected: 1,
+            counts: abe_schema::RunCounts {
+                read: 1,
+                rejected: 1,
+                ..Default::default()
+            },
             error: Some("boom".into()),
             rejects: vec![Reject::new(
                 SourcePosition {

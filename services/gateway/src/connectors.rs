@@ -48,6 +48,8 @@ pub struct Connector {
     pub provisioned: bool,
     /// Last change of the definition.
     pub updated_at: DateTime<Utc>,
+    /// Source, mapping and sync mode as JSON (secrets are only ever env var names).
+    pub definition: String,
     #[graphql(skip)]
     pub agency_code: Option<String>,
 }
@@ -64,6 +66,7 @@ impl TryFrom<ConnectorRecord> for Connector {
             schedule: r.schedule,
             provisioned: r.provisioned,
             updated_at: r.updated_at,
+            definition: r.config,
             agency_code: r.agency,
         })
     }

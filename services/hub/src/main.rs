@@ -118,7 +118,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 Ok(r) => {
                     println!(
                         "run {} of {}: read {}, inserted {}, updated {}, unchanged {}, deleted {}, rejected {} ({} ms reading, {} ms loading)",
-                        r.run_id, r.connector, r.read, r.inserted, r.updated, r.unchanged, r.deleted, r.rejected, r.read_ms, r.load_ms
+                        r.run_id, r.connector, r.counts.read, r.counts.inserted, r.counts.updated, r.counts.unchanged, r.counts.deleted, r.counts.rejected, r.read_ms, r.load_ms
                     );
                     Ok(ExitCode::SUCCESS)
                 }

@@ -27,15 +27,16 @@ pub(crate) struct RunSucceeded<'a>(pub &'a RunReport);
 impl RunSucceeded<'_> {
     pub fn emit(&self) {
         let r = self.0;
+        let c = &r.counts;
         tracing::info!(
             connector = %r.connector,
             run_id = r.run_id,
-            read = r.read,
-            inserted = r.inserted,
-            updated = r.updated,
-            unchanged = r.unchanged,
-            deleted = r.deleted,
-            rejected = r.rejected,
+            read = c.read,
+            inserted = c.inserted,
+            updated = c.updated,
+            unchanged = c.unchanged,
+            deleted = c.deleted,
+            rejected = c.rejected,
             read_ms = r.read_ms,
             load_ms = r.load_ms,
             "run succeeded"

@@ -6,7 +6,7 @@ use crate::events::{RunFailed, RunStarted, RunSucceeded};
 use crate::{ConnectorDef, SyncMode};
 use abe_connectors::mapping::{MappedRow, Mapping};
 use abe_connectors::{Header, SourceItem};
-use abe_schema::{Reject, SourcePosition, Target};
+use abe_schema::{Reject, RunCounts, SourcePosition, Target};
 use abe_store::{Param, RunOutcome, StagedRow, Store, StoreError};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -42,18 +42,8 @@ pub struct RunReport {
     pub connector: String,
     /// Journal id.
     pub run_id: i64,
-    /// Rows read, rejects included.
-    pub read: u64,
-    /// New rows.
-    pub inserted: u64,
-    /// Changed rows.
-    pub updated: u64,
-    /// Rows already up to date.
-    pub unchanged: u64,
-    /// Rows removed by a full refresh.
-    pub deleted: u64,
-    /// Rows refused.
-    pub rejected: u64,
+    /// Row counts.
+    pub counts: RunCounts,
     /// Milliseconds reading and mapping.
     pub read_ms: u64,
     /// Milliseconds loading.
@@ -172,12 +162,7 @@ impl Pipeline {
                 let report = RunReport {
                     connector: def.name.clone(),
                     run_id,
-                    read: outcome.read,
-                    inserted: outcome.inserted,
-                    updated: outcome.updated,
-                    unchanged: outcome.unchanged,
-                    deleted: outcome.deleted,
-                    rejected: outcome.rejected,
+                    counts: outcome.counts,
                     read_ms: outcome.read_ms,
                     load_ms: outcome.load_ms,
                 };
@@ -192,10 +177,12 @@ impl Pipeline {
                 }
                 .emit();
                 outcome.error = Some(message.clone());
-                outcome.inserted = 0;
-                outcome.updated = 0;
-                outcome.unchanged = 0;
-                outcome.deleted = 0;
+                // Nothing of a failed run was loaded: only what was read stands.
+                outcome.counts = RunCounts {
+                    read: outcome.counts.read,
+                    rejected: outcome.counts.rejected,
+                    ..RunCounts::default()
+                };
                 self.store
                     .finish_failed_run(run_id, &outcome, chrono::Utc::now())
                     .await?;
@@ -246,8 +233,8 @@ impl Pipeline {
             Ok(summary) => (summary, None),
             Err(failure) => (failure.partial, Some(failure.message)),
         };
-        outcome.read = summary.read;
-        outcome.rejected = summary.rejected;
+        outcome.counts.read = summary.read;
+        outcome.counts.rejected = summary.rejected;
         outcome.rejects = summary.rejects;
         outcome.read_ms = started.elapsed().as_millis() as u64;
         // A staging error stops the reader too; report the cause, not the symptom.
@@ -260,10 +247,10 @@ impl Pipeline {
             .merge(full_refresh, chrono::Utc::now())
             .await
             .map_err(|e| e.to_string())?;
-        outcome.inserted = counts.inserted;
-        outcome.updated = counts.updated;
-        outcome.unchanged = counts.unchanged;
-        outcome.deleted = counts.deleted;
+        outcome.counts.inserted = counts.inserted;
+        outcome.counts.updated = counts.updated;
+        outcome.counts.unchanged = counts.unchanged;
+        outcome.counts.deleted = counts.deleted;
         outcome.load_ms = load_started.elapsed().as_millis() as u64;
         load.commit_run(run_id, outcome, chrono::Utc::now())
             .await

@@ -3,7 +3,7 @@
 
 use crate::load::Tx;
 use crate::{params, Load, Param, Result, Store};
-use abe_schema::{Agency, Indicator, Reject, RunStatus, Threshold};
+use abe_schema::{Agency, Indicator, Reject, RunCounts, RunStatus, Threshold};
 use chrono::{DateTime, Utc};
 
 /// A connector as the store keeps it; `config` is the source and mapping as JSON.
@@ -26,18 +26,9 @@ pub struct ConnectorSpec {
 /// How a run ended, written to its journal row.
 #[derive(Debug, Clone, Default)]
 pub struct RunOutcome {
-    /// Rows read from the source, rejects included.
-    pub read: u64,
-    /// New rows.
-    pub inserted: u64,
-    /// Changed rows.
-    pub updated: u64,
-    /// Rows already up to date.
-    pub unchanged: u64,
-    /// Rows removed (full refresh).
-    pub deleted: u64,
-    /// Rows refused, all of them (only the first [`MAX_STORED_REJECTS`] are kept).
-    pub rejected: u64,
+    /// Row counts; `rejected` counts every reject, though only the first
+    /// [`MAX_STORED_REJECTS`] are kept.
+    pub counts: RunCounts,
     /// Milliseconds spent reading and mapping.
     pub read_ms: u64,
     /// Milliseconds spent loading and committing.
@@ -229,12 +220,12 @@ async fn write_outcome(
         params![
             status.as_str(),
             now,
-            as_i64(o.read),
-            as_i64(o.inserted),
-            as_i64(o.updated),
-            as_i64(o.unchanged),
-            as_i64(o.deleted),
-            as_i64(o.rejected),
+            as_i64(o.counts.read),
+            as_i64(o.counts.inserted),
+            as_i64(o.counts.updated),
+            as_i64(o.counts.unchanged),
+            as_i64(o.counts.deleted),
+            as_i64(o.counts.rejected),
             as_i64(o.read_ms),
             as_i64(o.load_ms),
             o.error.clone(),
