@@ -71,13 +71,42 @@ pub enum SourceConfig {
     Excel(excel::ExcelConfig),
 }
 
+/// What a run tells a source when it opens it.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenContext<'a> {
+    /// Folder that relative paths start from (the config file's folder).
+    pub base_dir: &'a Path,
+    /// For incremental runs: the cursor field and the last value loaded. Sources that
+    /// can filter at the origin (an API parameter, a SQL `WHERE`) do; the pipeline
+    /// also drops records at or below the cursor, so file sources need not.
+    pub incremental: Option<Incremental<'a>>,
+}
+
+/// The cursor of an incremental run.
+#[derive(Debug, Clone, Copy)]
+pub struct Incremental<'a> {
+    /// Source field (column, JSON key) whose value only grows.
+    pub field: &'a str,
+    /// The largest value loaded by the last successful run; `None` on the first run.
+    pub after: Option<&'a str>,
+}
+
+impl<'a> OpenContext<'a> {
+    /// A context for a full read from `base_dir`.
+    pub fn full(base_dir: &'a Path) -> Self {
+        OpenContext {
+            base_dir,
+            incremental: None,
+        }
+    }
+}
+
 impl SourceConfig {
-    /// Opens the source; relative paths are resolved against `base_dir` (the folder of
-    /// the config file that declared the connector).
-    pub fn open(&self, base_dir: &Path) -> Result<RecordStream, SourceError> {
+    /// Opens the source.
+    pub fn open(&self, context: &OpenContext<'_>) -> Result<RecordStream, SourceError> {
         match self {
-            SourceConfig::Csv(config) => config.open(base_dir),
-            SourceConfig::Excel(config) => config.open(base_dir),
+            SourceConfig::Csv(config) => config.open(context.base_dir),
+            SourceConfig::Excel(config) => config.open(context.base_dir),
         }
     }
 

@@ -295,7 +295,7 @@ fn read_source(
 ) -> Result<ReadSummary, ReadFailure> {
     let mut summary = ReadSummary::default();
     let fail = |message: String, partial: ReadSummary| Err(ReadFailure { message, partial });
-    let stream = match def.source.open(&def.base_dir) {
+    let stream = match def.source.open(&abe_connectors::OpenContext::full(&def.base_dir)) {
         Ok(stream) => stream,
         Err(e) => return fail(e.to_string(), summary),
     };
