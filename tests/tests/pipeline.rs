@@ -189,6 +189,67 @@ both_backends!(a_failed_run_keeps_the_previous_data, |backend| async move {
 });
 
 both_backends!(
+    too_many_rejects_fail_the_run_and_load_nothing,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pipeline = setup(&store, dir.path()).await;
+        std::fs::write(
+            dir.path().join("obs.csv"),
+            "area,school,year,n\n9001,,2566,12\n9011,,2566,x\n",
+        )
+        .expect("write");
+        let strict = observations_def(dir.path())
+            .with_max_reject_share(Some(0.25))
+            .expect("valid share");
+        let err = pipeline
+            .run(&strict, Trigger::Manual)
+            .await
+            .expect_err("over the limit");
+        assert!(
+            err.to_string().contains(
+                "1 of 2 rows were rejected (50.0%), above the connector's limit of 25.0%"
+            ),
+            "{err}"
+        );
+        assert!(values(&store).await.is_empty());
+        let runs = store
+            .runs(Some("obs"), None, None, 1)
+            .await
+            .expect("runs")
+            .items;
+        assert_eq!(
+            (
+                runs[0].status.as_str(),
+                runs[0].rows_rejected,
+                runs[0].rows_inserted
+            ),
+            ("failed", 1, 0)
+        );
+        assert_eq!(
+            store
+                .rejects(runs[0].id, None, 10)
+                .await
+                .expect("rejects")
+                .total_count,
+            1
+        );
+        let lenient = observations_def(dir.path())
+            .with_max_reject_share(Some(0.5))
+            .expect("valid share");
+        let report = pipeline
+            .run(&lenient, Trigger::Manual)
+            .await
+            .expect("at the limit loads");
+        assert_eq!(report.counts.inserted, 1);
+        assert!(observations_def(dir.path())
+            .with_max_reject_share(Some(1.5))
+            .is_err());
+    }
+);
+
+both_backends!(
     the_same_connector_never_runs_twice_at_once,
     |backend| async move {
         let db = TestDb::new(backend).await;

@@ -47,6 +47,10 @@ pub struct ConnectorConfig {
     /// `full_refresh` (default) or `upsert`.
     #[serde(default)]
     pub sync_mode: SyncMode,
+    /// Largest share of rejected rows (0.0-1.0) a run may have; above it the run fails
+    /// and nothing of it loads. Absent: any share loads.
+    #[serde(default)]
+    pub max_reject_share: Option<f64>,
     /// Where to read.
     pub source: SourceConfig,
     /// How source columns become unified rows.
@@ -155,6 +159,7 @@ impl HubConfig {
                     c.mapping.clone(),
                     self.base_dir.clone(),
                 )
+                .and_then(|def| def.with_max_reject_share(c.max_reject_share))
                 .map_err(anyhow::Error::msg)
             })
             .collect()

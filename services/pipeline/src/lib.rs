@@ -48,6 +48,9 @@ pub struct ConnectorDef {
     pub mapping: Mapping,
     /// Folder that relative source paths start from.
     pub base_dir: PathBuf,
+    /// Largest share of rejected rows (0.0-1.0) a run may have and still load; above it
+    /// the run fails and nothing of it loads. `None` accepts any share.
+    pub max_reject_share: Option<f64>,
 }
 
 impl ConnectorDef {
@@ -78,7 +81,22 @@ impl ConnectorDef {
             mapping_config,
             mapping,
             base_dir,
+            max_reject_share: None,
         })
+    }
+
+    /// Sets the largest share of rejected rows a run may have (0.0-1.0).
+    pub fn with_max_reject_share(mut self, share: Option<f64>) -> Result<Self, String> {
+        if let Some(s) = share {
+            if !(0.0..=1.0).contains(&s) {
+                return Err(format!(
+                    "connector {}: max_reject_share must be between 0 and 1, not {s}",
+                    self.name
+                ));
+            }
+        }
+        self.max_reject_share = share;
+        Ok(self)
     }
 
     /// The store's view of this connector (config as JSON).

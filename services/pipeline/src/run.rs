@@ -241,6 +241,16 @@ impl Pipeline {
         if let Some(e) = stage_error.or(read_error) {
             return Err(e);
         }
+        if let Some(limit) = def.max_reject_share {
+            let RunCounts { read, rejected, .. } = outcome.counts;
+            if read > 0 && rejected as f64 > limit * read as f64 {
+                return Err(format!(
+                    "{rejected} of {read} rows were rejected ({:.1}%), above the connector's limit of {:.1}%; nothing was loaded",
+                    100.0 * rejected as f64 / read as f64,
+                    100.0 * limit
+                ));
+            }
+        }
         let load_started = Instant::now();
         let full_refresh = def.sync_mode == SyncMode::FullRefresh;
         let counts = load
@@ -295,7 +305,10 @@ fn read_source(
 ) -> Result<ReadSummary, ReadFailure> {
     let mut summary = ReadSummary::default();
     let fail = |message: String, partial: ReadSummary| Err(ReadFailure { message, partial });
-    let stream = match def.source.open(&abe_connectors::OpenContext::full(&def.base_dir)) {
+    let stream = match def
+        .source
+        .open(&abe_connectors::OpenContext::full(&def.base_dir))
+    {
         Ok(stream) => stream,
         Err(e) => return fail(e.to_string(), summary),
     };
