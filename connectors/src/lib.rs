@@ -2,8 +2,10 @@
 //! of raw [`Record`]s that know their position; a [`mapping::Mapping`] turns records into
 //! unified rows or [`Reject`]s. Nothing here touches the hub's database.
 
+pub mod ckan;
 pub mod csv;
 pub mod excel;
+pub mod http_json;
 pub mod mapping;
 mod record;
 
@@ -69,6 +71,10 @@ pub enum SourceConfig {
     Csv(csv::CsvConfig),
     /// A spreadsheet workbook (xlsx, xlsm, xls, xlsb, ods).
     Excel(excel::ExcelConfig),
+    /// JSON records from a web API (paged, authenticated) or a local JSON file.
+    HttpJson(http_json::HttpJsonConfig),
+    /// A CKAN DataStore resource, e.g. on data.go.th.
+    Ckan(ckan::CkanConfig),
 }
 
 /// What a run tells a source when it opens it.
@@ -107,6 +113,8 @@ impl SourceConfig {
         match self {
             SourceConfig::Csv(config) => config.open(context.base_dir),
             SourceConfig::Excel(config) => config.open(context.base_dir),
+            SourceConfig::HttpJson(config) => config.open(context),
+            SourceConfig::Ckan(config) => config.open(context),
         }
     }
 
@@ -115,6 +123,8 @@ impl SourceConfig {
         match self {
             SourceConfig::Csv(_) => "csv",
             SourceConfig::Excel(_) => "excel",
+            SourceConfig::HttpJson(_) => "http_json",
+            SourceConfig::Ckan(_) => "ckan",
         }
     }
 }
