@@ -1,12 +1,16 @@
 //! Delimited text files as Thai agencies export them: UTF-8 with or without a BOM,
 //! TIS-620/Windows-874 from older Windows software, UTF-16 from some Excel exports;
-//! a declared delimiter; title rows above the header.
+//! title rows above the header. What a config leaves out is sniffed from the first
+//! 64 KiB: the encoding (a BOM, else valid UTF-8, else Thai TIS-620/Windows-874, else
+//! a clear refusal), the delimiter (`,` `;` tab `|`) and the quote (`"` or `'`). The
+//! file itself is streamed; only the sample is held in memory.
 
 use crate::{resolve, Cell, Header, Record, RecordStream, SourceError, SourceItem};
 use abe_schema::{Reject, SourcePosition};
 use encoding_rs::Encoding;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -19,25 +23,50 @@ pub struct CsvConfig {
     /// Path of the file, relative to the config file's folder.
     pub path: String,
     /// Text encoding by its WHATWG label: `utf-8`, `tis-620` (read as Windows-874, its
-    /// superset), `windows-874`, `utf-16le`, ... When absent, a byte-order mark decides
-    /// and UTF-8 is assumed otherwise.
+    /// superset), `windows-874`, `utf-16le`, `windows-1252` (also `latin1`), `big5`, ...
+    /// When absent: a byte-order mark decides; else UTF-8 if the first 64 KiB are valid
+    /// UTF-8; else Windows-874 if they read as Thai text; else the file is refused.
     #[serde(default)]
     pub encoding: Option<String>,
-    /// Field delimiter, one ASCII character; `,` when absent.
-    #[serde(default = "default_delimiter")]
-    pub delimiter: char,
+    /// Field delimiter, one ASCII character. When absent, whichever of `,` `;` tab `|`
+    /// splits the first 50 records into the most consistent number of fields (more than
+    /// one) is used, and `,` if none does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<char>,
+    /// Quote character, one ASCII character. When absent, `'` if the first 50 lines
+    /// quote fields with it and never with `"`, else `"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<char>,
     /// 1-based row holding the column names; rows above it (titles, notes) are skipped.
     /// Rows are records as a spreadsheet program shows the file (blank lines aside).
     #[serde(default = "default_header_row")]
     pub header_row: u64,
 }
 
-fn default_delimiter() -> char {
-    ','
-}
-
 fn default_header_row() -> u64 {
     1
+}
+
+/// Bytes read to sniff the encoding, delimiter and quote.
+const SAMPLE_BYTES: usize = 64 * 1024;
+
+/// Records looked at to sniff the delimiter and quote.
+const SAMPLE_RECORDS: usize = 50;
+
+/// Delimiters sniffing chooses from, in order of preference on ties.
+const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// How a file is read: as declared, or as sniffed where the config is silent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dialect {
+    /// Text encoding.
+    pub encoding: &'static Encoding,
+    /// Field delimiter.
+    pub delimiter: u8,
+    /// Quote character.
+    pub quote: u8,
+    /// Length of the byte-order mark to skip, 0 without one.
+    bom_len: usize,
 }
 
 impl CsvConfig {
@@ -46,22 +75,53 @@ impl CsvConfig {
         CsvConfig {
             path: path.into(),
             encoding: None,
-            delimiter: default_delimiter(),
+            delimiter: None,
+            quote: None,
             header_row: default_header_row(),
         }
     }
 
-    /// Opens the file and reads up to its header row.
-    pub fn open(&self, base_dir: &Path) -> Result<RecordStream, SourceError> {
-        let delimiter = u8::try_from(self.delimiter)
-            .ok()
-            .filter(u8::is_ascii)
-            .ok_or_else(|| {
-                SourceError::Config(format!(
-                    "{}: delimiter {:?} must be one ASCII character",
-                    self.path, self.delimiter
-                ))
-            })?;
+    fn ascii_option(&self, what: &str, option: Option<char>) -> Result<Option<u8>, SourceError> {
+        match option {
+            None => Ok(None),
+            Some(c) => u8::try_from(c)
+                .ok()
+                .filter(u8::is_ascii)
+                .map(Some)
+                .ok_or_else(|| {
+                    SourceError::Config(format!(
+                        "{}: {what} {c:?} must be one ASCII character",
+                        self.path
+                    ))
+                }),
+        }
+    }
+
+    fn io_error(&self, source: std::io::Error) -> SourceError {
+        SourceError::Io {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Reads the first 64 KiB of the file and tells how it will be read.
+    pub fn sniff(&self, base_dir: &Path) -> Result<Dialect, SourceError> {
+        let (_, dialect, _) = self.start(base_dir)?;
+        Ok(dialect)
+    }
+
+    /// Opens the file, reads its sample and settles the dialect; returns the sample and
+    /// the rest of the file to read after it.
+    fn start(&self, base_dir: &Path) -> Result<(Vec<u8>, Dialect, BufReader<File>), SourceError> {
+        let delimiter = self.ascii_option("delimiter", self.delimiter)?;
+        let quote = self.ascii_option("quote", self.quote)?;
+        if delimiter.is_some() && delimiter == quote {
+            return Err(SourceError::Config(format!(
+                "{}: delimiter and quote are both {:?}; they must differ",
+                self.path,
+                self.quote.unwrap_or_default()
+            )));
+        }
         if self.header_row == 0 {
             return Err(SourceError::Config(format!(
                 "{}: header_row is 1-based",
@@ -74,43 +134,249 @@ impl CsvConfig {
             })?),
             None => None,
         };
-        let io_error = |source| SourceError::Io {
-            path: self.path.clone(),
-            source,
+        let mut file = BufReader::new(
+            File::open(resolve(base_dir, &self.path)).map_err(|e| self.io_error(e))?,
+        );
+        let mut sample = vec![0u8; SAMPLE_BYTES];
+        let len = read_up_to(&mut file, &mut sample).map_err(|e| self.io_error(e))?;
+        sample.truncate(len);
+        let complete = len < SAMPLE_BYTES;
+        let bom = Encoding::for_bom(&sample);
+        let encoding = match (declared, bom) {
+            (Some(encoding), _) => encoding,
+            (None, Some((encoding, _))) => encoding,
+            (None, None) => detect_encoding(&sample).ok_or_else(|| SourceError::Format {
+                path: self.path.clone(),
+                format: "CSV file",
+                reason: "cannot tell its encoding: the first 64 KiB are neither UTF-8 nor Thai \
+                         TIS-620/Windows-874 text; declare `encoding` (for instance \
+                         \"windows-1252\" or \"big5\")"
+                    .into(),
+            })?,
         };
-        let mut file = BufReader::new(File::open(resolve(base_dir, &self.path)).map_err(io_error)?);
-        let mut head = [0u8; 3];
-        let head_len = read_up_to(&mut file, &mut head).map_err(io_error)?;
-        let bom = Encoding::for_bom(&head[..head_len]);
-        let encoding = declared
-            .or(bom.map(|(enc, _)| enc))
-            .unwrap_or(encoding_rs::UTF_8);
-        let rest = std::io::Cursor::new(head[..head_len].to_vec()).chain(file);
+        let bom_len = match bom {
+            Some((bom_encoding, bom_len)) if bom_encoding == encoding => bom_len,
+            _ => 0,
+        };
+        let text = sample_text(&sample[bom_len..], encoding, complete);
+        let quote = quote.unwrap_or_else(|| match delimiter {
+            Some(d) => sniff_quote(&text, &[d]),
+            None => sniff_quote(&text, &DELIMITERS),
+        });
+        let delimiter = delimiter.unwrap_or_else(|| sniff_delimiter(&text, quote));
+        let dialect = Dialect {
+            encoding,
+            delimiter,
+            quote,
+            bom_len,
+        };
+        if self.encoding.is_none() || self.delimiter.is_none() || self.quote.is_none() {
+            tracing::debug!(
+                path = %self.path,
+                encoding = encoding.name(),
+                delimiter = %char::from(delimiter).escape_default(),
+                quote = %char::from(quote),
+                "sniffed CSV dialect"
+            );
+        }
+        Ok((sample, dialect, file))
+    }
+
+    /// Opens the file and reads up to its header row.
+    pub fn open(&self, base_dir: &Path) -> Result<RecordStream, SourceError> {
+        let (mut sample, dialect, file) = self.start(base_dir)?;
+        let encoding = dialect.encoding;
         // ASCII-compatible encodings are decoded field by field, so a bad byte rejects one
         // row; UTF-16 must be transcoded before the CSV parser can see the delimiters.
         let (reader, field_encoding): (Box<dyn Read + Send>, &'static Encoding) =
             if encoding.is_ascii_compatible() {
-                let skip = match bom {
-                    Some((enc, len)) if enc == encoding => len,
-                    _ => 0,
-                };
-                let mut rest = rest;
-                std::io::copy(&mut (&mut rest).take(skip as u64), &mut std::io::sink())
-                    .map_err(io_error)?;
-                (Box::new(rest), encoding)
+                sample.drain(..dialect.bom_len);
+                (Box::new(std::io::Cursor::new(sample).chain(file)), encoding)
             } else {
                 let decoder = encoding_rs_io::DecodeReaderBytesBuilder::new()
                     .encoding(Some(encoding))
-                    .build(rest);
+                    .build(std::io::Cursor::new(sample).chain(file));
                 (Box::new(decoder), encoding_rs::UTF_8)
             };
         let parser = ::csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .delimiter(delimiter)
+            .delimiter(dialect.delimiter)
+            .quote(dialect.quote)
             .from_reader(reader);
         CsvRecords::start(self.path.clone(), parser, field_encoding, self.header_row)
             .map(|records| Box::new(records) as RecordStream)
+    }
+}
+
+/// The encoding of a sample without a BOM: UTF-8 when it is valid UTF-8 (a character
+/// cut by the sample's end aside), Windows-874 when it reads as Thai, else unknown.
+fn detect_encoding(sample: &[u8]) -> Option<&'static Encoding> {
+    match std::str::from_utf8(sample) {
+        Ok(_) => Some(encoding_rs::UTF_8),
+        // `error_len() == None`: the sample ends inside a character, the rest was valid.
+        Err(e) if e.error_len().is_none() => Some(encoding_rs::UTF_8),
+        Err(_) if looks_like_thai(sample) => Some(encoding_rs::WINDOWS_874),
+        Err(_) => None,
+    }
+}
+
+/// What a byte is in TIS-620/Windows-874 text, for [`looks_like_thai`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ThaiByte {
+    /// Any ASCII byte.
+    Ascii,
+    /// ก..ฮ (0xA1-0xCE).
+    Consonant,
+    /// Vowels and tone marks written above or below a consonant.
+    Combining,
+    /// เ แ โ ใ ไ, written before the consonant they follow in speech.
+    Leading,
+    /// ะ า ำ ๅ, written after a consonant.
+    Following,
+    /// Digits, ฯ ๆ ฿ and Windows-874 punctuation: may stand anywhere.
+    Other,
+    /// Bytes no Thai text has: undefined in Windows-874, or C1 controls.
+    Undefined,
+}
+
+fn thai_byte(b: u8) -> ThaiByte {
+    match b {
+        0x00..=0x7F => ThaiByte::Ascii,
+        0xA1..=0xCE => ThaiByte::Consonant,
+        0xD1 | 0xD4..=0xDA | 0xE7..=0xEE => ThaiByte::Combining,
+        0xE0..=0xE4 => ThaiByte::Leading,
+        0xD0 | 0xD2 | 0xD3 | 0xE5 => ThaiByte::Following,
+        0xCF | 0xDF | 0xE6 | 0xEF..=0xFB | 0x80 | 0x85 | 0x91..=0x97 | 0xA0 => ThaiByte::Other,
+        _ => ThaiByte::Undefined,
+    }
+}
+
+/// True when the non-ASCII bytes read as Thai text in TIS-620/Windows-874. Byte ranges
+/// alone cannot tell: Big5 and Latin-1 text also fall mostly in 0xA1-0xFB. Thai
+/// spelling can: vowel and tone marks follow a consonant, a leading vowel precedes one,
+/// and Thai words are runs of such bytes, where Latin-1 accents sit alone between ASCII
+/// letters ("Descripción"). Thai text breaks these rules almost never, Latin-1 and Big5
+/// text all the time.
+fn looks_like_thai(bytes: &[u8]) -> bool {
+    let (mut high, mut undefined, mut misplaced, mut isolated) = (0usize, 0usize, 0usize, 0usize);
+    for (i, &b) in bytes.iter().enumerate() {
+        if b.is_ascii() {
+            continue;
+        }
+        high += 1;
+        let prev = i
+            .checked_sub(1)
+            .and_then(|p| bytes.get(p))
+            .copied()
+            .unwrap_or(b' ');
+        let next = bytes.get(i + 1).copied().unwrap_or(b' ');
+        let (before, after) = (thai_byte(prev), thai_byte(next));
+        match thai_byte(b) {
+            ThaiByte::Undefined => undefined += 1,
+            ThaiByte::Combining if !matches!(before, ThaiByte::Consonant | ThaiByte::Combining) => {
+                misplaced += 1
+            }
+            ThaiByte::Following
+                if !matches!(
+                    before,
+                    ThaiByte::Consonant | ThaiByte::Combining | ThaiByte::Following
+                ) =>
+            {
+                misplaced += 1
+            }
+            ThaiByte::Leading if after != ThaiByte::Consonant => misplaced += 1,
+            _ => {}
+        }
+        if prev.is_ascii_alphabetic() && next.is_ascii_alphabetic() {
+            isolated += 1;
+        }
+    }
+    // Thresholds: real Thai files score 0 on all three; the Big5 and Latin-1 samples in
+    // shared/data score 2 % undefined / 9 % isolated and 29 % misplaced / 91 % isolated.
+    high > 0 && undefined * 200 <= high && misplaced * 100 <= high && isolated * 100 <= high
+}
+
+/// The sample as text, cut after its last complete line when the file goes on.
+fn sample_text(sample: &[u8], encoding: &'static Encoding, complete: bool) -> String {
+    let (text, _) = encoding.decode_without_bom_handling(sample);
+    let mut text = text.into_owned();
+    if !complete {
+        if let Some(end) = text.rfind('\n') {
+            text.truncate(end + 1);
+        }
+    }
+    text
+}
+
+/// The delimiter among `,` `;` tab `|` whose most frequent field count (above one) is
+/// shared by the most of the first records; ties go to more fields, then to the order
+/// above. `,` when none splits the lines.
+fn sniff_delimiter(text: &str, quote: u8) -> u8 {
+    let mut best: Option<(usize, usize, u8)> = None;
+    for delimiter in DELIMITERS {
+        let mut parser = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .quote(quote)
+            .from_reader(text.as_bytes());
+        let mut widths: BTreeMap<usize, usize> = BTreeMap::new();
+        for record in parser.byte_records().take(SAMPLE_RECORDS) {
+            let Ok(record) = record else { break };
+            let blank = record.len() == 1 && record.get(0).is_some_and(<[u8]>::is_empty);
+            if !blank {
+                *widths.entry(record.len()).or_default() += 1;
+            }
+        }
+        let Some((&width, &count)) = widths
+            .iter()
+            .max_by_key(|(width, count)| (**count, **width))
+        else {
+            continue;
+        };
+        if width > 1 && best.is_none_or(|(c, w, _)| (count, width) > (c, w)) {
+            best = Some((count, width, delimiter));
+        }
+    }
+    best.map_or(b',', |(_, _, delimiter)| delimiter)
+}
+
+/// `'` when fields of the first lines are quoted with it and none with `"`, else `"`.
+/// A field is quoted when it starts with the quote (at the line's start or after a
+/// `delimiters` byte) and the next quote ends it before a delimiter or the line's end,
+/// so apostrophes inside words ("children's") do not count.
+fn sniff_quote(text: &str, delimiters: &[u8]) -> u8 {
+    let (mut single, mut double) = (0, 0);
+    for line in text.lines().take(SAMPLE_RECORDS) {
+        let bytes = line.as_bytes();
+        let starts = std::iter::once(0).chain(
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| delimiters.contains(b))
+                .map(|(i, _)| i + 1),
+        );
+        for start in starts {
+            match bytes.get(start) {
+                Some(b'"') => double += 1,
+                Some(b'\'') => {
+                    let rest = bytes.get(start + 1..).unwrap_or_default();
+                    if let Some(end) = rest.iter().position(|b| *b == b'\'') {
+                        let after = rest.get(end + 1);
+                        if after.is_none_or(|b| delimiters.contains(b)) {
+                            single += 1;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if single > 0 && double == 0 {
+        b'\''
+    } else {
+        b'"'
     }
 }
 
@@ -358,25 +624,234 @@ mod tests {
     }
 
     #[test]
-    fn undeclared_tis620_bytes_become_rejects_naming_row_and_column() {
-        let config = CsvConfig::new("derived-thai-legacy-encodings/provinces.tis620.csv");
-        let err = match config.open(&shared_data("")) {
-            Err(e) => e.to_string(),
-            Ok(_) => String::new(),
-        };
-        // The header is ASCII, so the file opens; every Thai row is refused with a hint.
-        assert!(err.is_empty(), "{err}");
-        let (_, rows, rejects) = read_all(&config);
-        assert_eq!(rows.len(), 0);
-        assert_eq!(rejects.len(), 77);
-        let first = &rejects[0];
-        assert_eq!(first.position.row, Some(2));
-        assert_eq!(first.position.column.as_deref(), Some("name_th"));
-        assert!(
-            first.reason.contains("declare the file's encoding"),
-            "{}",
-            first.reason
+    fn undeclared_thai_legacy_files_are_detected_as_windows_874() {
+        for name in [
+            "provinces.tis620.csv",
+            "districts.cp874-crlf.csv",
+            "chiang-mai-schools.cp874-crlf.csv",
+            "subdistricts-yala-narathiwat.tis620-noheader.csv",
+        ] {
+            let config = CsvConfig::new(format!("derived-thai-legacy-encodings/{name}"));
+            let dialect = config.sniff(&shared_data("")).expect("sniffs");
+            assert_eq!(dialect.encoding, encoding_rs::WINDOWS_874, "{name}");
+            assert_eq!(dialect.delimiter, b',', "{name}");
+            let (_, rows, rejects) = read_all(&config);
+            assert!(rejects.is_empty(), "{name}: {rejects:?}");
+            assert!(!rows.is_empty(), "{name}");
+        }
+        // Decoded undeclared, the provinces are the UTF-8 original's.
+        let (_, tis_rows, _) = read_all(&CsvConfig::new(
+            "derived-thai-legacy-encodings/provinces.tis620.csv",
+        ));
+        let (_, utf_rows, _) =
+            read_all(&CsvConfig::new("kongvut-thai-province-data/provinces.csv"));
+        assert_eq!(tis_rows.len(), 77);
+        for (a, b) in tis_rows.iter().zip(&utf_rows) {
+            assert_eq!(a.cells, b.cells);
+        }
+        // The yala/narathiwat file has no header: its first row is 950101 สะเตง.
+        let (header, rows, _) = read_all(&CsvConfig::new(
+            "derived-thai-legacy-encodings/subdistricts-yala-narathiwat.tis620-noheader.csv",
+        ));
+        assert_eq!(header.names()[..2], ["950101", "สะเตง"]);
+        assert!(rows.iter().any(|r| text(r, 1) == "บุดี"));
+    }
+
+    #[test]
+    fn bytes_of_another_encoding_after_the_sample_become_rejects_naming_row_and_column() {
+        // The first 64 KiB are ASCII, so the file is read as UTF-8; a TIS-620 row after
+        // them cannot be decoded and is refused on its own, with a hint.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut bytes = b"code,name\r\n".to_vec();
+        while bytes.len() < SAMPLE_BYTES + 100 {
+            bytes.extend_from_slice(b"90,Songkhla\r\n");
+        }
+        bytes.extend_from_slice(b"95,\xC2\xD0\xC5\xD2\r\n");
+        std::fs::write(dir.path().join("late.csv"), &bytes).expect("write");
+        let config = CsvConfig::new("late.csv");
+        assert_eq!(
+            config.sniff(dir.path()).expect("sniffs").encoding,
+            encoding_rs::UTF_8
         );
+        let items: Vec<_> = config
+            .open(dir.path())
+            .expect("opens")
+            .map(|i| i.expect("reads"))
+            .collect();
+        let rejects: Vec<&Reject> = items
+            .iter()
+            .filter_map(|i| match i {
+                SourceItem::Reject(r) => Some(r),
+                SourceItem::Record(_) => None,
+            })
+            .collect();
+        assert_eq!(rejects.len(), 1);
+        assert_eq!(rejects[0].position.row, Some(items.len() as u64 + 1));
+        assert_eq!(rejects[0].position.column.as_deref(), Some("name"));
+        assert!(
+            rejects[0].reason.contains("declare the file's encoding"),
+            "{}",
+            rejects[0].reason
+        );
+    }
+
+    #[test]
+    fn redsalamander_samples_decode_to_the_same_thai_whatever_their_encoding() {
+        let lines = |name: &str| -> (&'static str, Vec<String>) {
+            let mut config = CsvConfig::new(format!("redsalamander-encoding-samples/{name}"));
+            // One field per line: the samples are prose, not tables.
+            config.delimiter = Some('\t');
+            let encoding = config.sniff(&shared_data("")).expect("sniffs").encoding;
+            let (header, rows, rejects) = read_all(&config);
+            assert!(rejects.is_empty(), "{name}: {rejects:?}");
+            let mut lines = header.names().to_vec();
+            lines.extend(rows.iter().map(|r| text(r, 0).to_string()));
+            (encoding.name(), lines)
+        };
+        let (tis_encoding, tis) = lines("tis-620.txt");
+        let (cp874_encoding, cp874) = lines("windows-874.txt");
+        let (utf8_encoding, utf8) = lines("utf8-bom.txt");
+        let (utf16_encoding, utf16) = lines("utf16le-bom.txt");
+        assert_eq!(
+            [tis_encoding, cp874_encoding, utf8_encoding, utf16_encoding],
+            ["windows-874", "windows-874", "UTF-8", "UTF-16LE"]
+        );
+        // The numbered lines of the two Thai code pages are the same text, and so are
+        // the two Unicode files entirely.
+        let numbered = |lines: &[String]| -> Vec<String> {
+            lines
+                .iter()
+                .filter(|l| l.starts_with('0'))
+                .cloned()
+                .collect()
+        };
+        assert_eq!(numbered(&tis), numbered(&cp874));
+        assert_eq!(numbered(&tis).len(), 5);
+        assert_eq!(utf8, utf16);
+        assert!(!utf8[0].starts_with('\u{feff}'));
+        for lines in [&tis, &cp874, &utf8, &utf16] {
+            assert!(
+                lines.iter().any(|l| l.ends_with("Thai: สวัสดีชาวโลก")),
+                "{lines:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn big5_latin1_and_invalid_utf8_are_refused_unless_declared() {
+        for name in [
+            "messytables-horror/characters.csv",
+            "messytables-horror/spanish_chars.csv",
+            "csvlint-fixtures/invalid-byte-sequence.csv",
+        ] {
+            let err = match CsvConfig::new(name).open(&shared_data("")) {
+                Err(e) => e.to_string(),
+                Ok(_) => panic!("{name} opened without a declared encoding"),
+            };
+            assert_eq!(
+                err,
+                format!(
+                    "{name} is not a readable CSV file: cannot tell its encoding: the first \
+                     64 KiB are neither UTF-8 nor Thai TIS-620/Windows-874 text; declare \
+                     `encoding` (for instance \"windows-1252\" or \"big5\")"
+                )
+            );
+        }
+        let mut spanish = CsvConfig::new("messytables-horror/spanish_chars.csv");
+        spanish.encoding = Some("latin1".into());
+        let (header, rows, rejects) = read_all(&spanish);
+        assert!(rejects.is_empty(), "{rejects:?}");
+        assert_eq!(
+            header.names().last().map(String::as_str),
+            Some("Descripción")
+        );
+        let total = header.position("Gasto total 2011").expect("column");
+        assert_eq!(text(&rows[0], total), "229,932.50");
+        let mut brazilian = CsvConfig::new("csvlint-fixtures/invalid-byte-sequence.csv");
+        brazilian.encoding = Some("windows-1252".into());
+        let (header, rows, rejects) = read_all(&brazilian);
+        assert!(rejects.is_empty(), "{rejects:?}");
+        assert_eq!(header.names()[2], "Histórico");
+        assert_eq!(header.names()[4], "Número do documento");
+        assert!(!rows.is_empty());
+        let mut big5 = CsvConfig::new("messytables-horror/characters.csv");
+        big5.encoding = Some("big5".into());
+        let (header, _, _) = read_all(&big5);
+        assert_eq!(header.names()[2], "景點中文名稱");
+    }
+
+    #[test]
+    fn delimiters_are_sniffed_unless_declared() {
+        let sniffed = |name: &str| {
+            CsvConfig::new(name)
+                .sniff(&shared_data(""))
+                .expect("sniffs")
+                .delimiter
+        };
+        assert_eq!(sniffed("messytables-horror/simple.psv"), b'|');
+        assert_eq!(sniffed("messytables-horror/simple.ssv"), b';');
+        assert_eq!(sniffed("messytables-horror/example.tsv"), b'\t');
+        assert_eq!(sniffed("csv-spectrum/csvs/comma_in_quotes.csv"), b',');
+        assert_eq!(sniffed("kongvut-thai-province-data/districts.csv"), b',');
+        // Title rows above the header do not throw the count off.
+        assert_eq!(sniffed("messytables-horror/excel_pasting.csv"), b',');
+        // A one-byte file has nothing to split: the default.
+        assert_eq!(sniffed("messytables-horror/small.csv"), b',');
+        let (header, rows, rejects) = read_all(&CsvConfig::new("messytables-horror/simple.ssv"));
+        assert_eq!(header.names(), ["date", "temperature", "place"]);
+        assert_eq!(rows.len(), 6);
+        assert!(rejects.is_empty());
+        let (header, _, _) = read_all(&CsvConfig::new("messytables-horror/simple.psv"));
+        assert_eq!(header.names()[..2], ["Year", "New dwellings"]);
+        let (header, rows, _) = read_all(&CsvConfig::new("messytables-horror/example.tsv"));
+        assert_eq!(header.names().len(), 17);
+        assert_eq!(text(&rows[0], 0), "2012-06-22 00:00:00");
+        // A declared delimiter wins: the ; file is then one column.
+        let mut declared = CsvConfig::new("messytables-horror/simple.ssv");
+        declared.delimiter = Some(',');
+        let (header, _, _) = read_all(&declared);
+        assert_eq!(header.names(), ["date;temperature;place"]);
+    }
+
+    #[test]
+    fn single_quotes_are_sniffed_only_when_plain() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("s.csv"), "'a;b';c\n'x;y';z\n").expect("write");
+        let dialect = CsvConfig::new("s.csv").sniff(dir.path()).expect("sniffs");
+        assert_eq!((dialect.delimiter, dialect.quote), (b';', b'\''));
+        let items: Vec<_> = CsvConfig::new("s.csv")
+            .open(dir.path())
+            .expect("opens")
+            .collect();
+        match &items[0] {
+            Ok(SourceItem::Record(r)) => {
+                assert_eq!(r.header.names(), ["a;b", "c"]);
+                assert_eq!(r.cells, [Cell::Text("x;y".into()), Cell::Text("z".into())]);
+            }
+            other => panic!("{other:?}"),
+        }
+        // With a double-quoted field anywhere, `"` stays, and so do apostrophes.
+        std::fs::write(dir.path().join("d.csv"), "'a',\"b\"\nchildren's,x\n").expect("write");
+        let dialect = CsvConfig::new("d.csv").sniff(dir.path()).expect("sniffs");
+        assert_eq!(dialect.quote, b'"');
+        let mut declared = CsvConfig::new("s.csv");
+        declared.quote = Some('"');
+        assert_eq!(declared.sniff(dir.path()).expect("sniffs").quote, b'"');
+    }
+
+    #[test]
+    fn thai_spelling_rules_tell_tis620_from_latin1_and_big5() {
+        let thai = encoding_rs::WINDOWS_874
+            .encode("เด็กนอกระบบการศึกษา ๑,๒๓๔ คน")
+            .0;
+        assert!(looks_like_thai(&thai));
+        let latin1 = encoding_rs::WINDOWS_1252.encode("Descripción, política").0;
+        assert!(!looks_like_thai(&latin1));
+        let big5 = encoding_rs::BIG5
+            .encode("景點中文名稱,雲嘉南濱海國家風景區管理處")
+            .0;
+        assert!(!looks_like_thai(&big5));
+        assert!(!looks_like_thai(b"plain ascii"));
     }
 
     #[test]
@@ -394,12 +869,12 @@ mod tests {
     #[test]
     fn declared_delimiters_split_fields() {
         let mut tsv = CsvConfig::new("messytables-horror/example.tsv");
-        tsv.delimiter = '\t';
+        tsv.delimiter = Some('\t');
         let (header, rows, _) = read_all(&tsv);
         assert!(header.names().len() > 1);
         assert!(!rows.is_empty());
         let mut psv = CsvConfig::new("messytables-horror/simple.psv");
-        psv.delimiter = '|';
+        psv.delimiter = Some('|');
         let (header, _, _) = read_all(&psv);
         assert!(header.names().len() > 1);
     }
@@ -454,10 +929,15 @@ mod tests {
             "{err}"
         );
         let mut bad = CsvConfig::new("empty.csv");
-        bad.delimiter = '、';
+        bad.delimiter = Some('、');
         assert!(matches!(bad.open(dir.path()), Err(SourceError::Config(_))));
-        bad.delimiter = ',';
+        bad.delimiter = Some(',');
         bad.encoding = Some("klingon".into());
+        assert!(matches!(bad.open(dir.path()), Err(SourceError::Config(_))));
+        bad.encoding = None;
+        bad.quote = Some(',');
+        assert!(matches!(bad.open(dir.path()), Err(SourceError::Config(_))));
+        bad.quote = Some('“');
         assert!(matches!(bad.open(dir.path()), Err(SourceError::Config(_))));
     }
 

@@ -345,20 +345,18 @@ fn read_source(
             }
             checked_header = Some(Arc::clone(&record.header));
         }
-        summary.read += 1;
-        let staged = def
-            .mapping
-            .map(&record)
-            .and_then(|row| checker.check(row, &record.position));
-        match staged {
-            Ok(values) => {
-                let mut values = values;
-                values.push(Param::from(record.position.file.as_str()));
-                values.push(Param::from(record.position.sheet.clone()));
-                values.push(Param::from(record.position.row.map(|r| r as i64)));
-                batch.push(StagedRow(values));
+        // A wide record may give several rows (unpivot); each counts as read.
+        for mapped in def.mapping.map(&record) {
+            summary.read += 1;
+            match mapped.and_then(|row| checker.check(row, &record.position)) {
+                Ok(mut values) => {
+                    values.push(Param::from(record.position.file.as_str()));
+                    values.push(Param::from(record.position.sheet.clone()));
+                    values.push(Param::from(record.position.row.map(|r| r as i64)));
+                    batch.push(StagedRow(values));
+                }
+                Err(reject) => summary.reject(reject),
             }
-            Err(reject) => summary.reject(reject),
         }
         if batch.len() >= BATCH_ROWS {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
