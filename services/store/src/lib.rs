@@ -17,8 +17,12 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::ConnectOptions;
 use std::str::FromStr;
 use std::time::Duration;
+
+/// A load's merge of a national file takes seconds by design; warn only past this.
+const SLOW_STATEMENT: Duration = Duration::from_secs(60);
 
 /// Errors of the store, with the operation that failed.
 #[derive(Debug, thiserror::Error)]
@@ -101,7 +105,11 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 // A run holds the write lock for its whole transaction; readers use WAL.
-                .busy_timeout(Duration::from_secs(120));
+                .busy_timeout(Duration::from_secs(120))
+                // 64 MiB of page cache per connection (default 2 MiB): a national load
+                // walks indexes far larger than the default, and misses dominate.
+                .pragma("cache_size", "-65536")
+                .log_slow_statements(log::LevelFilter::Warn, SLOW_STATEMENT);
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .connect_with(options)
@@ -111,7 +119,9 @@ impl Store {
                 pool: Pool::Sqlite(pool),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let options = PgConnectOptions::from_str(url).context(context("parsing"))?;
+            let options = PgConnectOptions::from_str(url)
+                .context(context("parsing"))?
+                .log_slow_statements(log::LevelFilter::Warn, SLOW_STATEMENT);
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(30))
