@@ -90,7 +90,7 @@ fn observation(n: usize, codes: &[String]) -> (u32, &'static str, &str, &'static
     let rest = n % per_year;
     let indicator = INDICATORS[rest / (codes.len() * 2)];
     let area = &codes[(rest / 2) % codes.len()];
-    let sex = if rest % 2 == 0 {
+    let sex = if rest.is_multiple_of(2) {
         "ชาย"
     } else {
         "หญิง"

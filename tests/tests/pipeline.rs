@@ -250,6 +250,37 @@ both_backends!(
 );
 
 both_backends!(
+    a_key_repeated_in_a_first_load_keeps_the_later_row,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pipeline = setup(&store, dir.path()).await;
+        std::fs::write(
+            dir.path().join("obs.csv"),
+            "area,school,year,n\n9001,,2566,1\n9011,,2566,5\n9001,,2566,2\n",
+        )
+        .expect("write");
+        let report = pipeline
+            .run(&observations_def(dir.path()), Trigger::Manual)
+            .await
+            .expect("loads");
+        assert_eq!(
+            (report.counts.read, report.counts.inserted),
+            (3, 2),
+            "{report:?}"
+        );
+        assert_eq!(
+            values(&store).await,
+            vec![
+                ("9001".into(), "".into(), 2.0),
+                ("9011".into(), "".into(), 5.0)
+            ]
+        );
+    }
+);
+
+both_backends!(
     the_same_connector_never_runs_twice_at_once,
     |backend| async move {
         let db = TestDb::new(backend).await;

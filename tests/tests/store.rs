@@ -193,7 +193,32 @@ both_backends!(
             observation("9001", "2023", 1.0, 2),
             observation("9001", "2023", 2.0, 3),
         ];
-        let counts = load(&store, Target::Observations, "c", &rows, true).await;
+        // A first load on PostgreSQL copies straight into the table and so refuses a
+        // repeated key; SQLite stages every load. The staged load keeps the later row.
+        let run_id = store
+            .start_run("c", "manual", Utc::now())
+            .await
+            .expect("run");
+        let mut direct = store
+            .begin_load(Target::Observations, "c", run_id)
+            .await
+            .expect("begin");
+        match (backend, direct.stage(&rows).await) {
+            (Backend::Postgres, Err(abe_store::StoreError::DuplicateKey))
+            | (Backend::Sqlite, Ok(())) => {}
+            (_, other) => panic!("unexpected {other:?}"),
+        }
+        drop(direct);
+        let mut staged = store
+            .begin_staged_load(Target::Observations, "c", run_id)
+            .await
+            .expect("begin");
+        staged.stage(&rows).await.expect("stage");
+        let counts = staged.merge(true, Utc::now()).await.expect("merge");
+        staged
+            .commit_run(run_id, &RunOutcome::default(), Utc::now())
+            .await
+            .expect("commit");
         assert_eq!((counts.staged, counts.inserted), (1, 1));
         assert_eq!(
             values(&store, "c").await,
@@ -201,6 +226,38 @@ both_backends!(
         );
     }
 );
+
+both_backends!(a_first_load_counts_every_row_once, |backend| async move {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    seed_areas(&store).await;
+    let rows: Vec<StagedRow> = (0..12_000)
+        .map(|i| {
+            observation(
+                ["9001", "9011", "6501"][i % 3],
+                &format!("{}", 1000 + i / 3),
+                i as f64,
+                i as i64,
+            )
+        })
+        .collect();
+    let first = load(&store, Target::Observations, "c", &rows, true).await;
+    assert_eq!(
+        (first.staged, first.inserted, first.unchanged),
+        (12_000, 12_000, 0)
+    );
+    let again = load(&store, Target::Observations, "c", &rows, true).await;
+    assert_eq!(
+        (again.inserted, again.updated, again.unchanged),
+        (0, 0, 12_000)
+    );
+    let filter = ObservationFilter {
+        connector: Some("c".into()),
+        ..Default::default()
+    };
+    let page = store.observations(&filter, None, 10).await.expect("page");
+    assert_eq!(page.total_count, 12_000);
+});
 
 both_backends!(
     a_dropped_load_leaves_the_previous_data,

@@ -203,22 +203,55 @@ impl Pipeline {
         run_id: i64,
         outcome: &mut RunOutcome,
     ) -> Result<(), String> {
+        let references = Arc::new(self.references().await.map_err(|e| e.to_string())?);
+        match self.attempt(def, run_id, outcome, &references, false).await {
+            // The direct first load met a repeated key: read again, through staging.
+            Err(None) => self
+                .attempt(def, run_id, outcome, &references, true)
+                .await
+                .map_err(|e| e.unwrap_or_else(|| "the source repeats a key".into())),
+            other => other.map_err(|e| e.unwrap_or_else(|| "the source repeats a key".into())),
+        }
+    }
+
+    /// One pass over the source into one load transaction. `Err(None)` means a direct
+    /// load met a repeated key and nothing was kept; `Err(Some(message))` is a failure.
+    async fn attempt(
+        &self,
+        def: &ConnectorDef,
+        run_id: i64,
+        outcome: &mut RunOutcome,
+        references: &Arc<References>,
+        staged: bool,
+    ) -> Result<(), Option<String>> {
         let started = Instant::now();
-        let references = self.references().await.map_err(|e| e.to_string())?;
         let (sender, mut receiver) = mpsc::channel::<Vec<StagedRow>>(4);
         let reader_def = def.clone();
-        let reader =
-            tokio::task::spawn_blocking(move || read_source(&reader_def, &references, &sender));
-        let mut load = self
-            .store
-            .begin_load(def.target, &def.name, run_id)
-            .await
-            .map_err(|e| e.to_string())?;
+        let reader_references = Arc::clone(references);
+        let reader = tokio::task::spawn_blocking(move || {
+            read_source(&reader_def, &reader_references, &sender)
+        });
+        let begun = if staged {
+            self.store
+                .begin_staged_load(def.target, &def.name, run_id)
+                .await
+        } else {
+            self.store.begin_load(def.target, &def.name, run_id).await
+        };
+        let mut load = begun.map_err(|e| Some(e.to_string()))?;
         let mut stage_error = None;
         while let Some(batch) = receiver.recv().await {
-            if let Err(e) = load.stage(&batch).await {
-                stage_error = Some(e.to_string());
-                break;
+            match load.stage(&batch).await {
+                Ok(()) => {}
+                Err(StoreError::DuplicateKey) => {
+                    drop(receiver);
+                    let _ = reader.await;
+                    return Err(None);
+                }
+                Err(e) => {
+                    stage_error = Some(e.to_string());
+                    break;
+                }
             }
         }
         drop(receiver);
@@ -239,16 +272,16 @@ impl Pipeline {
         outcome.read_ms = started.elapsed().as_millis() as u64;
         // A staging error stops the reader too; report the cause, not the symptom.
         if let Some(e) = stage_error.or(read_error) {
-            return Err(e);
+            return Err(Some(e));
         }
         if let Some(limit) = def.max_reject_share {
             let RunCounts { read, rejected, .. } = outcome.counts;
             if read > 0 && rejected as f64 > limit * read as f64 {
-                return Err(format!(
+                return Err(Some(format!(
                     "{rejected} of {read} rows were rejected ({:.1}%), above the connector's limit of {:.1}%; nothing was loaded",
                     100.0 * rejected as f64 / read as f64,
                     100.0 * limit
-                ));
+                )));
             }
         }
         let load_started = Instant::now();
@@ -256,7 +289,7 @@ impl Pipeline {
         let counts = load
             .merge(full_refresh, chrono::Utc::now())
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Some(e.to_string()))?;
         outcome.counts.inserted = counts.inserted;
         outcome.counts.updated = counts.updated;
         outcome.counts.unchanged = counts.unchanged;
@@ -264,7 +297,7 @@ impl Pipeline {
         outcome.load_ms = load_started.elapsed().as_millis() as u64;
         load.commit_run(run_id, outcome, chrono::Utc::now())
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| Some(e.to_string()))
     }
 
     async fn references(&self) -> Result<References, StoreError> {

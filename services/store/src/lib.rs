@@ -39,6 +39,10 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// A direct load met a key twice; reload with [`Store::begin_staged_load`], which
+    /// keeps the later row.
+    #[error("the source repeats a key; it must be loaded through the staging table")]
+    DuplicateKey,
     /// A migration failed.
     #[error("migrating the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

@@ -4,7 +4,7 @@
 //! and deleted figures. Nothing is visible to readers until the run commits.
 
 use crate::params::bind_all;
-use crate::{Backend, Context, Param, Pool, Result, Store};
+use crate::{Backend, Context, Param, Pool, Result, Store, StoreError};
 use abe_schema::Target;
 use sqlx::{Postgres, Sqlite, Transaction};
 
@@ -161,9 +161,46 @@ impl Store {
     }
 
     /// Starts loading `target` rows for `connector`'s run `run_id`.
+    ///
+    /// On PostgreSQL, the first load of a connector's observations copies straight into
+    /// the table (the fastest path there is); a source that repeats a key then fails
+    /// with [`StoreError::DuplicateKey`], and the caller reloads with
+    /// [`Store::begin_staged_load`].
     pub async fn begin_load(&self, target: Target, connector: &str, run_id: i64) -> Result<Load> {
+        self.start_load(target, connector, run_id, true).await
+    }
+
+    /// Starts a load that always stages and merges, whatever the backend.
+    pub async fn begin_staged_load(
+        &self,
+        target: Target,
+        connector: &str,
+        run_id: i64,
+    ) -> Result<Load> {
+        self.start_load(target, connector, run_id, false).await
+    }
+
+    async fn start_load(
+        &self,
+        target: Target,
+        connector: &str,
+        run_id: i64,
+        allow_direct: bool,
+    ) -> Result<Load> {
         let mut tx = self.begin("starting a load transaction").await?;
         let table = table_of(target);
+        // A connector that never succeeded owns no rows: nothing to update or compare.
+        let first_load = table.scoped
+            && tx
+                .scalar_i64(
+                    "SELECT count(*) FROM (SELECT 1 FROM runs WHERE connector = $1 \
+                     AND status = 'succeeded' LIMIT 1) AS r",
+                    &[Param::Text(Some(connector.to_string()))],
+                    "looking for earlier loads",
+                )
+                .await?
+                == 0;
+        let direct = allow_direct && first_load && tx.backend() == Backend::Postgres;
         let mut columns: Vec<String> = table
             .key
             .iter()
@@ -213,6 +250,8 @@ impl Store {
             connector: connector.to_string(),
             run_id,
             staged_rows: 0,
+            first_load,
+            direct_since: direct.then(chrono::Utc::now),
         })
     }
 }
@@ -224,6 +263,10 @@ pub struct Load {
     connector: String,
     run_id: i64,
     staged_rows: i64,
+    first_load: bool,
+    /// Set when rows go straight into the target (PostgreSQL first loads): the time
+    /// written as `loaded_at`.
+    direct_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// SQLite binds at most 32,766 parameters per statement; stay well below.
@@ -266,6 +309,52 @@ impl Load {
                     self.tx.execute(&sql, &params, "staging rows").await?;
                 }
             }
+            Tx::Postgres(tx) if self.direct_since.is_some() => {
+                let t = self.table;
+                let columns: Vec<&str> = t
+                    .key
+                    .iter()
+                    .chain(t.values)
+                    .chain(POSITION_COLUMNS.iter())
+                    .copied()
+                    .collect();
+                let statement = format!(
+                    "COPY {} ({}, run_id, connector, loaded_at) FROM STDIN",
+                    t.table,
+                    columns.join(", ")
+                );
+                let mut constant = String::new();
+                for param in [
+                    Param::Int(Some(self.run_id)),
+                    Param::Text(Some(self.connector.clone())),
+                    Param::Time(self.direct_since.unwrap_or_else(chrono::Utc::now)),
+                ] {
+                    constant.push('\t');
+                    write_copy_value(&mut constant, &param);
+                }
+                let mut buffer = String::with_capacity(rows.len() * 96);
+                for row in rows {
+                    for (i, param) in row.0.iter().enumerate() {
+                        if i > 0 {
+                            buffer.push('\t');
+                        }
+                        write_copy_value(&mut buffer, param);
+                    }
+                    buffer.push_str(&constant);
+                    buffer.push('\n');
+                }
+                self.staged_rows += rows.len() as i64;
+                let mut copy = tx
+                    .copy_in_raw(&statement)
+                    .await
+                    .map_err(duplicate_or("starting COPY into the target"))?;
+                copy.send(buffer.as_bytes())
+                    .await
+                    .map_err(duplicate_or("sending rows to COPY"))?;
+                copy.finish()
+                    .await
+                    .map_err(duplicate_or("finishing COPY into the target"))?;
+            }
             Tx::Postgres(tx) => {
                 let mut copy = tx
                     .copy_in_raw("COPY stage FROM STDIN")
@@ -299,6 +388,15 @@ impl Load {
         full_refresh: bool,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<LoadCounts> {
+        if self.direct_since.is_some() {
+            // Rows went straight in, and the unique index let none repeat.
+            let staged = self.staged_rows as u64;
+            return Ok(LoadCounts {
+                staged,
+                inserted: staged,
+                ..LoadCounts::default()
+            });
+        }
         let t = self.table;
         let backend = self.tx.backend();
         let source = match backend {
@@ -357,18 +455,7 @@ impl Load {
             sets = sets.join(", "),
             changed = changed.join(" OR "),
         );
-        // A connector that never succeeded owns no rows: nothing to update or compare.
-        let first_load = t.scoped
-            && self
-                .tx
-                .scalar_i64(
-                    "SELECT count(*) FROM (SELECT 1 FROM runs WHERE connector = $1 \
-                     AND status = 'succeeded' LIMIT 1) AS r",
-                    &[Param::Text(Some(self.connector.clone()))],
-                    "looking for earlier loads",
-                )
-                .await?
-                == 0;
+        let first_load = self.first_load;
         let updated = if first_load {
             0
         } else {
@@ -453,6 +540,20 @@ impl Load {
     /// Commits the load: from here on readers see the new rows.
     pub async fn commit(self) -> Result<()> {
         self.tx.commit("committing the load").await
+    }
+}
+
+/// Maps a unique violation to [`StoreError::DuplicateKey`], anything else to a
+/// database error with `what` as context.
+fn duplicate_or(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |error| match &error {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
+            StoreError::DuplicateKey
+        }
+        _ => StoreError::Database {
+            context: what.to_string(),
+            source: error,
+        },
     }
 }
 
