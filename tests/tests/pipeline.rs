@@ -281,6 +281,55 @@ both_backends!(
 );
 
 both_backends!(
+    areas_given_by_name_resolve_against_the_loaded_areas,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pipeline = setup(&store, dir.path()).await;
+        std::fs::write(
+            dir.path().join("named.csv"),
+            "district,year,n\nหาดใหญ่,2566,4\nอำเภอเมืองสงขลา,2566,3\nไม่มีอำเภอนี้,2566,1\n",
+        )
+        .expect("write");
+        let named = def(
+            dir.path(),
+            "obs",
+            Target::Observations,
+            "named.csv",
+            serde_json::json!({"fields": {
+                "indicator": {"const": "dropouts"},
+                "area": {"column": "district", "transforms": [{"area_name": {"level": "district", "within": ["=90"]}}]},
+                "period": {"column": "year", "transforms": ["be_year"]},
+                "value": {"column": "n", "transforms": ["number"]}
+            }}),
+        );
+        let report = pipeline.run(&named, Trigger::Manual).await.expect("loads");
+        assert_eq!(
+            (report.counts.inserted, report.counts.rejected),
+            (2, 1),
+            "{report:?}"
+        );
+        assert_eq!(
+            values(&store).await,
+            vec![
+                ("9011".into(), "".into(), 4.0),
+                ("9001".into(), "".into(), 3.0)
+            ]
+        );
+        let rejects = store
+            .rejects(report.run_id, None, 10)
+            .await
+            .expect("rejects")
+            .items;
+        assert_eq!(
+            (rejects[0].row_number, rejects[0].column_name.as_deref()),
+            (Some(4), Some("district"))
+        );
+    }
+);
+
+both_backends!(
     the_same_connector_never_runs_twice_at_once,
     |backend| async move {
         let db = TestDb::new(backend).await;

@@ -4,8 +4,9 @@
 
 use crate::events::{RunFailed, RunStarted, RunSucceeded};
 use crate::{ConnectorDef, SyncMode};
-use abe_connectors::mapping::{MappedRow, Mapping};
+use abe_connectors::mapping::{MappedRow, Mapping, RefData};
 use abe_connectors::{Header, SourceItem};
+use abe_schema::thai::AreaNames;
 use abe_schema::{Reject, RunCounts, SourcePosition, Target};
 use abe_store::{Param, RunOutcome, StagedRow, Store, StoreError};
 use std::collections::{HashMap, HashSet};
@@ -102,6 +103,8 @@ struct References {
     areas: HashSet<String>,
     indicators: HashSet<String>,
     school_areas: HashMap<String, String>,
+    /// Names of areas, loaded only when a mapping resolves areas by name.
+    names: RefData,
 }
 
 impl Pipeline {
@@ -203,7 +206,11 @@ impl Pipeline {
         run_id: i64,
         outcome: &mut RunOutcome,
     ) -> Result<(), String> {
-        let references = Arc::new(self.references().await.map_err(|e| e.to_string())?);
+        let references = Arc::new(
+            self.references(def.mapping.needs_area_names())
+                .await
+                .map_err(|e| e.to_string())?,
+        );
         match self.attempt(def, run_id, outcome, &references, false).await {
             // The direct first load met a repeated key: read again, through staging.
             Err(None) => self
@@ -300,8 +307,16 @@ impl Pipeline {
             .map_err(|e| Some(e.to_string()))
     }
 
-    async fn references(&self) -> Result<References, StoreError> {
+    async fn references(&self, with_names: bool) -> Result<References, StoreError> {
+        let names = if with_names {
+            RefData {
+                area_names: AreaNames::new(self.store.area_names().await?),
+            }
+        } else {
+            RefData::default()
+        };
         Ok(References {
+            names,
             areas: self.store.area_codes().await?.into_iter().collect(),
             indicators: self.store.indicator_codes().await?.into_iter().collect(),
             school_areas: self.store.school_areas().await?.into_iter().collect(),
@@ -379,7 +394,7 @@ fn read_source(
             checked_header = Some(Arc::clone(&record.header));
         }
         // A wide record may give several rows (unpivot); each counts as read.
-        for mapped in def.mapping.map(&record) {
+        for mapped in def.mapping.map_with(&record, &references.names) {
             summary.read += 1;
             match mapped.and_then(|row| checker.check(row, &record.position)) {
                 Ok(mut values) => {

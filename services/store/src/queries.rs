@@ -627,6 +627,16 @@ impl Store {
         Ok(rows.into_iter().map(|(c,)| c).collect())
     }
 
+    /// Every area's code and names, for resolving areas given by name.
+    pub async fn area_names(&self) -> Result<Vec<(String, String, Option<String>)>> {
+        self.fetch_all(
+            "SELECT code, name_th, name_en FROM areas",
+            vec![],
+            "reading area names",
+        )
+        .await
+    }
+
     /// Every school's code and area code.
     pub async fn school_areas(&self) -> Result<Vec<(String, String)>> {
         self.fetch_all(
