@@ -310,11 +310,13 @@ both_backends!(
             (2, 1),
             "{report:?}"
         );
+        let mut loaded = values(&store).await;
+        loaded.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(
-            values(&store).await,
+            loaded,
             vec![
-                ("9011".into(), "".into(), 4.0),
-                ("9001".into(), "".into(), 3.0)
+                ("9001".into(), "".into(), 3.0),
+                ("9011".into(), "".into(), 4.0)
             ]
         );
         let rejects = store
