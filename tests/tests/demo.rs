@@ -208,6 +208,45 @@ both_backends!(demo_province_end_to_end, |backend: Backend| async move {
     assert_eq!(before, after);
     assert_eq!(after["observations"]["totalCount"], json!(300 + 75 + 75));
 
+    // A preview maps without writing: rows and rejects side by side.
+    let runs_before = app.graphql("{ runs { totalCount } }", Value::Null).await;
+    let preview = app
+        .graphql(
+            r#"{ preview(connector: "peo_students", rows: 400) {
+                 rows { row sheet fields { name value } }
+                 rejects { row column value reason } } }"#,
+            Value::Null,
+        )
+        .await;
+    let rows = preview["preview"]["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 300);
+    assert_eq!(rows[0]["row"], json!(4));
+    assert!(rows[0]["fields"]
+        .as_array()
+        .expect("fields")
+        .contains(&json!({ "name": "period", "value": "2021" })));
+    let preview_rejects: Vec<Value> = preview["preview"]["rejects"]
+        .as_array()
+        .expect("rejects")
+        .iter()
+        .map(|r| r["row"].clone())
+        .collect();
+    assert_eq!(preview_rejects, vec![json!(304), json!(305), json!(306)]);
+    assert_eq!(
+        app.graphql("{ runs { totalCount } }", Value::Null).await,
+        runs_before
+    );
+    let missing = app
+        .graphql_raw(
+            r#"{ preview(connector: "nope") { rows { row } } }"#,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        missing["errors"][0]["extensions"]["code"],
+        json!("NOT_FOUND")
+    );
+
     // Hierarchy both ways, and health.
     let area = app
         .graphql(r#"{ area(code: "9011") { nameEn level parent { code nameEn } } province: area(code: "65") { children { totalCount } } }"#, Value::Null)

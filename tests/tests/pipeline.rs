@@ -332,6 +332,88 @@ both_backends!(
 );
 
 both_backends!(
+    incremental_runs_resume_from_the_stored_cursor,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pipeline = setup(&store, dir.path()).await;
+        let incremental = ConnectorDef::new(
+            "obs".into(),
+            None,
+            Target::Observations,
+            None,
+            SyncMode::Incremental,
+            SourceConfig::Csv(CsvConfig::new("obs.csv")),
+            mapping(serde_json::json!({"fields": {
+                "indicator": {"const": "dropouts"},
+                "area": {"column": "area"},
+                "period": {"column": "year", "transforms": ["be_year"]},
+                "value": {"column": "n", "transforms": ["number"]}
+            }})),
+            dir.path().to_path_buf(),
+        )
+        .expect("valid")
+        .with_cursor_field(Some("serial".into()))
+        .expect("cursor field");
+        std::fs::write(
+            dir.path().join("obs.csv"),
+            "serial,area,year,n\n1,9001,2564,10\n2,9011,2564,20\n",
+        )
+        .expect("write");
+        let first = pipeline
+            .run(&incremental, Trigger::Manual)
+            .await
+            .expect("first");
+        assert_eq!((first.counts.read, first.counts.inserted), (2, 2));
+        // The source grows; an old row changed in place is behind the cursor and skipped.
+        std::fs::write(
+            dir.path().join("obs.csv"),
+            "serial,area,year,n\n1,9001,2564,99\n2,9011,2564,20\n10,9001,2565,30\n",
+        )
+        .expect("write");
+        let second = pipeline
+            .run(&incremental, Trigger::Manual)
+            .await
+            .expect("second");
+        assert_eq!(
+            (
+                second.counts.read,
+                second.counts.inserted,
+                second.counts.updated
+            ),
+            (1, 1, 0)
+        );
+        assert_eq!(
+            store.last_cursor("obs").await.expect("cursor").as_deref(),
+            Some("10")
+        );
+        // Nothing new: the cursor is carried forward, nothing is deleted.
+        let third = pipeline
+            .run(&incremental, Trigger::Manual)
+            .await
+            .expect("third");
+        assert_eq!((third.counts.read, third.counts.deleted), (0, 0));
+        assert_eq!(
+            store.last_cursor("obs").await.expect("cursor").as_deref(),
+            Some("10")
+        );
+        let mut loaded: Vec<f64> = values(&store).await.iter().map(|v| v.2).collect();
+        loaded.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+        assert_eq!(loaded, vec![10.0, 20.0, 30.0]);
+        // An incremental connector without a cursor field is refused, and the reverse.
+        let plain = observations_def(dir.path());
+        assert!(ConnectorDef {
+            sync_mode: SyncMode::Incremental,
+            ..plain.clone()
+        }
+        .with_cursor_field(None)
+        .is_err());
+        assert!(plain.with_cursor_field(Some("serial".into())).is_err());
+    }
+);
+
+both_backends!(
     the_same_connector_never_runs_twice_at_once,
     |backend| async move {
         let db = TestDb::new(backend).await;

@@ -251,6 +251,54 @@ async fn runs_page(
     connection(page, had, |r| r.id.to_string(), Run::try_from)
 }
 
+/// A field of a previewed row.
+#[derive(SimpleObject)]
+pub struct PreviewField {
+    /// Target field name, e.g. `period`.
+    pub name: String,
+    /// The value it would load.
+    pub value: String,
+}
+
+/// A row a run would load.
+#[derive(SimpleObject)]
+pub struct PreviewRow {
+    /// File or URL.
+    pub file: String,
+    /// Sheet of a workbook.
+    pub sheet: Option<String>,
+    /// Row in the source.
+    pub row: Option<i64>,
+    /// Mapped fields.
+    pub fields: Vec<PreviewField>,
+}
+
+/// A row a run would refuse.
+#[derive(SimpleObject)]
+pub struct PreviewReject {
+    /// File or URL.
+    pub file: String,
+    /// Sheet of a workbook.
+    pub sheet: Option<String>,
+    /// Row in the source.
+    pub row: Option<i64>,
+    /// Column or JSON path.
+    pub column: Option<String>,
+    /// The raw value.
+    pub value: Option<String>,
+    /// Why it would be refused.
+    pub reason: String,
+}
+
+/// The first rows of a source, mapped without writing.
+#[derive(SimpleObject)]
+pub struct ConnectorPreview {
+    /// Rows that would load.
+    pub rows: Vec<PreviewRow>,
+    /// Rows that would be refused.
+    pub rejects: Vec<PreviewReject>,
+}
+
 /// Queries of connectors and runs.
 #[derive(Default)]
 pub struct ConnectorQuery;
@@ -295,6 +343,62 @@ impl ConnectorQuery {
         after: Option<String>,
     ) -> Result<Conn<Run>> {
         runs_page(ctx, connector.as_deref(), first, after).await
+    }
+
+    /// Maps the first rows of a provisioned connector's source without writing, so the
+    /// rows and the rejects can be read side by side.
+    async fn preview(
+        &self,
+        ctx: &Context<'_>,
+        connector: String,
+        #[graphql(default = 20)] rows: i32,
+    ) -> Result<ConnectorPreview> {
+        let runnable = ctx.data::<crate::Runnable>()?;
+        let def = runnable.connectors.get(&connector).ok_or_else(|| {
+            ErrorCode::NotFound.error(format!("no provisioned connector named {connector}"))
+        })?;
+        let limit = usize::try_from(rows)
+            .ok()
+            .filter(|n| (1..=abe_pipeline::MAX_PREVIEW_ROWS).contains(n))
+            .ok_or_else(|| {
+                ErrorCode::BadInput.error(format!(
+                    "rows must be between 1 and {}",
+                    abe_pipeline::MAX_PREVIEW_ROWS
+                ))
+            })?;
+        let preview = runnable
+            .pipeline
+            .preview(def, limit)
+            .await
+            .map_err(|e| ErrorCode::SourceUnreadable.error(e))?;
+        Ok(ConnectorPreview {
+            rows: preview
+                .rows
+                .into_iter()
+                .map(|r| PreviewRow {
+                    file: r.position.file,
+                    sheet: r.position.sheet,
+                    row: r.position.row.and_then(|n| i64::try_from(n).ok()),
+                    fields: r
+                        .fields
+                        .into_iter()
+                        .map(|(name, value)| PreviewField { name, value })
+                        .collect(),
+                })
+                .collect(),
+            rejects: preview
+                .rejects
+                .into_iter()
+                .map(|r| PreviewReject {
+                    file: r.position.file,
+                    sheet: r.position.sheet,
+                    row: r.position.row.and_then(|n| i64::try_from(n).ok()),
+                    column: r.position.column,
+                    value: r.value,
+                    reason: r.reason,
+                })
+                .collect(),
+        })
     }
 
     /// One run by id.

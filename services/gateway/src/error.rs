@@ -10,6 +10,8 @@ pub enum ErrorCode {
     NotFound,
     /// An argument is invalid (page size, cursor, filter).
     BadInput,
+    /// A connector's source could not be read (preview).
+    SourceUnreadable,
     /// The hub failed; the log has the details.
     Internal,
 }
@@ -20,6 +22,7 @@ impl ErrorCode {
         match self {
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::BadInput => "BAD_INPUT",
+            ErrorCode::SourceUnreadable => "SOURCE_UNREADABLE",
             ErrorCode::Internal => "INTERNAL",
         }
     }

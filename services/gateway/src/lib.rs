@@ -36,10 +36,18 @@ const MAX_DEPTH: usize = 16;
 /// Largest query complexity accepted (fields counted, lists weighted by page size).
 const MAX_COMPLEXITY: usize = 100_000;
 
-/// Builds the schema over `store`.
-pub fn schema(store: Store) -> AbeSchema {
+/// Builds the schema over `store`, previewing the `connectors` given.
+pub fn schema(store: Store, connectors: Vec<abe_pipeline::ConnectorDef>) -> AbeSchema {
+    let runnable = Runnable {
+        pipeline: abe_pipeline::Pipeline::new(store.clone()),
+        connectors: connectors
+            .into_iter()
+            .map(|c| (c.name.clone(), c))
+            .collect(),
+    };
     Schema::build(Query::default(), EmptyMutation, EmptySubscription)
         .data(store)
+        .data(runnable)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()
@@ -56,6 +64,14 @@ pub(crate) fn store<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Store
     ctx.data::<Store>()
 }
 
+/// Connectors the hub can run (provisioned from the config), for previews.
+pub struct Runnable {
+    /// Runs and previews against the hub's store.
+    pub pipeline: abe_pipeline::Pipeline,
+    /// Definitions by name.
+    pub connectors: std::collections::HashMap<String, abe_pipeline::ConnectorDef>,
+}
+
 #[derive(Clone)]
 struct AppState {
     schema: AbeSchema,
@@ -63,9 +79,9 @@ struct AppState {
 }
 
 /// The HTTP routes: `/graphql` (POST queries, GET GraphiQL), `/healthz`, `/readyz`.
-pub fn router(store: Store) -> Router {
+pub fn router(store: Store, connectors: Vec<abe_pipeline::ConnectorDef>) -> Router {
     let state = AppState {
-        schema: schema(store.clone()),
+        schema: schema(store.clone(), connectors),
         store,
     };
     Router::new()

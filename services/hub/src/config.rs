@@ -51,6 +51,10 @@ pub struct ConnectorConfig {
     /// and nothing of it loads. Absent: any share loads.
     #[serde(default)]
     pub max_reject_share: Option<f64>,
+    /// For `sync_mode = "incremental"`: the source field (column, JSON key) whose
+    /// value only grows, such as an update time or a serial number.
+    #[serde(default)]
+    pub cursor_field: Option<String>,
     /// Where to read.
     pub source: SourceConfig,
     /// How source columns become unified rows.
@@ -160,6 +164,7 @@ impl HubConfig {
                     self.base_dir.clone(),
                 )
                 .and_then(|def| def.with_max_reject_share(c.max_reject_share))
+                .and_then(|def| def.with_cursor_field(c.cursor_field.clone()))
                 .map_err(anyhow::Error::msg)
             })
             .collect()

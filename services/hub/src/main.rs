@@ -42,6 +42,14 @@ enum Command {
         /// Connector name from the config.
         connector: String,
     },
+    /// Map the first rows of a connector's source without writing: rows and rejects.
+    Preview {
+        /// Connector name from the config.
+        connector: String,
+        /// How many rows to show (loadable and rejected together).
+        #[arg(long, default_value_t = 20)]
+        rows: usize,
+    },
     /// Apply database migrations.
     Migrate,
     /// Check the config file and print what it declares.
@@ -102,13 +110,33 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             println!("abe-hub listening on http://{}", app.address());
             app.run_until_stopped(startup::shutdown_signal()).await?;
         }
+        Command::Preview { connector, rows } => {
+            let config = load_config()?;
+            let def = find_connector(&config, connector)?;
+            let store = startup::open_store(&cli.database_url).await?;
+            startup::provision(&store, &config).await?;
+            let preview = Pipeline::new(store.clone())
+                .preview(&def, *rows)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            store.close().await;
+            for row in &preview.rows {
+                let fields: Vec<String> =
+                    row.fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                println!("{}: {}", row.position, fields.join("  "));
+            }
+            for reject in &preview.rejects {
+                println!("REJECT {reject}");
+            }
+            println!(
+                "{} rows would load, {} would be refused",
+                preview.rows.len(),
+                preview.rejects.len()
+            );
+        }
         Command::Run { connector } => {
             let config = load_config()?;
-            let def = config
-                .connector_defs()?
-                .into_iter()
-                .find(|d| &d.name == connector)
-                .with_context(|| format!("no connector named {connector} in the config"))?;
+            let def = find_connector(&config, connector)?;
             let store = startup::open_store(&cli.database_url).await?;
             startup::provision(&store, &config).await?;
             let pipeline = Pipeline::new(store.clone());
@@ -135,4 +163,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn find_connector(config: &HubConfig, name: &str) -> Result<abe_pipeline::ConnectorDef> {
+    config
+        .connector_defs()?
+        .into_iter()
+        .find(|d| d.name == name)
+        .with_context(|| format!("no connector named {name} in the config"))
 }

@@ -32,6 +32,7 @@ pub struct Application {
     scheduler: Scheduler,
     listener: tokio::net::TcpListener,
     address: SocketAddr,
+    connectors: Vec<abe_pipeline::ConnectorDef>,
 }
 
 impl Application {
@@ -50,7 +51,8 @@ impl Application {
             .with_context(|| format!("listening on {listen}"))?;
         let address = listener.local_addr()?;
         let pipeline = Pipeline::new(store.clone());
-        let scheduler = Scheduler::start(pipeline, config.connector_defs()?)
+        let connectors = config.connector_defs()?;
+        let scheduler = Scheduler::start(pipeline, connectors.clone())
             .await
             .map_err(anyhow::Error::msg)?;
         tracing::info!(%address, "GraphQL at /graphql");
@@ -59,6 +61,7 @@ impl Application {
             scheduler,
             listener,
             address,
+            connectors,
         })
     }
 
@@ -72,10 +75,13 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
-        axum::serve(self.listener, abe_gateway::router(self.store.clone()))
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP")?;
+        axum::serve(
+            self.listener,
+            abe_gateway::router(self.store.clone(), self.connectors),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
         self.scheduler.shutdown().await;
         self.store.close().await;
         Ok(())

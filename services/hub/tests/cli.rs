@@ -106,3 +106,47 @@ fn check_summarises_the_demo_config() {
         "config ok: 3 agencies, 4 indicators, 2 thresholds, 5 connectors"
     );
 }
+
+#[test]
+fn preview_shows_rows_and_rejects_without_writing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let config = repo("deploy/demo/hub.toml");
+    let hub_with = |args: &[&str]| {
+        let output = hub()
+            .args(["--database-url", &url, "--config"])
+            .arg(&config)
+            .args(args)
+            .output()
+            .expect("runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    hub_with(&["run", "demo_areas"]);
+    let shown = hub_with(&["preview", "lao_out_of_school", "--rows", "100"]);
+    assert!(
+        shown.contains(
+            "data/local-government.tis620.csv, row 3: indicator=out_of_school_children  area=9002"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            "REJECT data/local-government.tis620.csv, row 52, column \"เด็กนอกระบบการศึกษา\""
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown
+            .trim_end()
+            .ends_with("75 rows would load, 2 would be refused"),
+        "{shown}"
+    );
+    // Nothing was written: the connector's first real run still inserts everything.
+    let run = hub_with(&["run", "lao_out_of_school"]);
+    assert!(run.contains("inserted 75"), "{run}");
+}

@@ -3,9 +3,11 @@
 //! Also the scheduler that starts runs on their cron schedules.
 
 mod events;
+mod preview;
 mod run;
 mod scheduler;
 
+pub use preview::{Preview, PreviewRow, MAX_PREVIEW_ROWS};
 pub use run::{Pipeline, RunError, RunReport, Trigger};
 pub use scheduler::Scheduler;
 
@@ -25,6 +27,10 @@ pub enum SyncMode {
     FullRefresh,
     /// Rows are inserted or updated; none are deleted.
     Upsert,
+    /// Only records whose `cursor_field` is above the last successful run's cursor are
+    /// read (sources that can, filter at the origin); rows are inserted or updated, none
+    /// deleted. The run stores the largest value it saw as the next cursor.
+    Incremental,
 }
 
 /// A connector ready to run: where to read, how to map, where to load.
@@ -51,6 +57,8 @@ pub struct ConnectorDef {
     /// Largest share of rejected rows (0.0-1.0) a run may have and still load; above it
     /// the run fails and nothing of it loads. `None` accepts any share.
     pub max_reject_share: Option<f64>,
+    /// For incremental connectors: the source field whose value only grows.
+    pub cursor_field: Option<String>,
 }
 
 impl ConnectorDef {
@@ -82,7 +90,29 @@ impl ConnectorDef {
             mapping,
             base_dir,
             max_reject_share: None,
+            cursor_field: None,
         })
+    }
+
+    /// Sets the cursor field; an incremental connector needs one, others take none.
+    pub fn with_cursor_field(mut self, field: Option<String>) -> Result<Self, String> {
+        match (self.sync_mode, &field) {
+            (SyncMode::Incremental, None) => {
+                return Err(format!(
+                    "connector {}: sync_mode incremental needs a cursor_field",
+                    self.name
+                ))
+            }
+            (SyncMode::FullRefresh | SyncMode::Upsert, Some(_)) => {
+                return Err(format!(
+                    "connector {}: cursor_field only applies to sync_mode incremental",
+                    self.name
+                ))
+            }
+            _ => {}
+        }
+        self.cursor_field = field;
+        Ok(self)
     }
 
     /// Sets the largest share of rejected rows a run may have (0.0-1.0).

@@ -99,12 +99,12 @@ impl Drop for RunningGuard {
 }
 
 /// Reference data a row must agree with.
-struct References {
+pub(crate) struct References {
     areas: HashSet<String>,
     indicators: HashSet<String>,
     school_areas: HashMap<String, String>,
     /// Names of areas, loaded only when a mapping resolves areas by name.
-    names: RefData,
+    pub(crate) names: RefData,
 }
 
 impl Pipeline {
@@ -206,6 +206,15 @@ impl Pipeline {
         run_id: i64,
         outcome: &mut RunOutcome,
     ) -> Result<(), String> {
+        let after = match def.sync_mode {
+            SyncMode::Incremental => self
+                .store
+                .last_cursor(&def.name)
+                .await
+                .map_err(|e| e.to_string())?,
+            SyncMode::FullRefresh | SyncMode::Upsert => None,
+        };
+        outcome.cursor = after.clone();
         let references = Arc::new(
             self.references(def.mapping.needs_area_names())
                 .await
@@ -235,8 +244,9 @@ impl Pipeline {
         let (sender, mut receiver) = mpsc::channel::<Vec<StagedRow>>(4);
         let reader_def = def.clone();
         let reader_references = Arc::clone(references);
+        let after = outcome.cursor.clone();
         let reader = tokio::task::spawn_blocking(move || {
-            read_source(&reader_def, &reader_references, &sender)
+            read_source(&reader_def, &reader_references, after.as_deref(), &sender)
         });
         let begun = if staged {
             self.store
@@ -275,6 +285,9 @@ impl Pipeline {
         };
         outcome.counts.read = summary.read;
         outcome.counts.rejected = summary.rejected;
+        if summary.cursor.is_some() {
+            outcome.cursor = summary.cursor.clone();
+        }
         outcome.rejects = summary.rejects;
         outcome.read_ms = started.elapsed().as_millis() as u64;
         // A staging error stops the reader too; report the cause, not the symptom.
@@ -307,7 +320,7 @@ impl Pipeline {
             .map_err(|e| Some(e.to_string()))
     }
 
-    async fn references(&self, with_names: bool) -> Result<References, StoreError> {
+    pub(crate) async fn references(&self, with_names: bool) -> Result<References, StoreError> {
         let names = if with_names {
             RefData {
                 area_names: AreaNames::new(self.store.area_names().await?),
@@ -326,6 +339,8 @@ impl Pipeline {
 
 #[derive(Default)]
 struct ReadSummary {
+    /// Largest cursor-field value read (incremental connectors).
+    cursor: Option<String>,
     read: u64,
     rejected: u64,
     rejects: Vec<Reject>,
@@ -349,22 +364,23 @@ struct ReadFailure {
 fn read_source(
     def: &ConnectorDef,
     references: &References,
+    after: Option<&str>,
     sender: &mpsc::Sender<Vec<StagedRow>>,
 ) -> Result<ReadSummary, ReadFailure> {
     let mut summary = ReadSummary::default();
     let fail = |message: String, partial: ReadSummary| Err(ReadFailure { message, partial });
-    let stream = match def
-        .source
-        .open(&abe_connectors::OpenContext::full(&def.base_dir))
-    {
+    let context = abe_connectors::OpenContext {
+        base_dir: &def.base_dir,
+        incremental: def
+            .cursor_field
+            .as_deref()
+            .map(|field| abe_connectors::Incremental { field, after }),
+    };
+    let stream = match def.source.open(&context) {
         Ok(stream) => stream,
         Err(e) => return fail(e.to_string(), summary),
     };
-    let mut checker = RowChecker {
-        references,
-        mapping: &def.mapping,
-        areas_in_run: HashSet::new(),
-    };
+    let mut checker = RowChecker::new(references, &def.mapping);
     let mut checked_header: Option<Arc<Header>> = None;
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     for item in stream {
@@ -393,6 +409,41 @@ fn read_source(
             }
             checked_header = Some(Arc::clone(&record.header));
         }
+        if let Some(field) = &def.cursor_field {
+            let value = match record
+                .header
+                .position(field)
+                .and_then(|i| record.cells.get(i))
+            {
+                Some(abe_connectors::Cell::Text(text)) => text.trim().to_string(),
+                Some(abe_connectors::Cell::Error(_)) | None
+                    if record.header.position(field).is_some() =>
+                {
+                    String::new()
+                }
+                _ => {
+                    return fail(
+                        format!(
+                            "{}: the cursor field \"{field}\" is not in the header",
+                            record.position.file
+                        ),
+                        summary,
+                    )
+                }
+            };
+            // Records at or below the last cursor were loaded by an earlier run.
+            if after.is_some_and(|a| !cursor_above(&value, a)) {
+                continue;
+            }
+            if !value.is_empty()
+                && summary
+                    .cursor
+                    .as_deref()
+                    .is_none_or(|max| cursor_above(&value, max))
+            {
+                summary.cursor = Some(value);
+            }
+        }
         // A wide record may give several rows (unpivot); each counts as read.
         for mapped in def.mapping.map_with(&record, &references.names) {
             summary.read += 1;
@@ -419,16 +470,38 @@ fn read_source(
     Ok(summary)
 }
 
+/// Whether cursor value `a` comes after `b`: numerically when both are numbers,
+/// else as text (ISO dates and times sort as text).
+fn cursor_above(a: &str, b: &str) -> bool {
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => x > y,
+        _ => a > b,
+    }
+}
+
 /// Checks mapped rows against the reference tables and turns them into staged values.
-struct RowChecker<'a> {
+pub(crate) struct RowChecker<'a> {
     references: &'a References,
     mapping: &'a Mapping,
     /// Area codes loaded earlier in this run, so a district may follow its province.
     areas_in_run: HashSet<String>,
 }
 
-impl RowChecker<'_> {
-    fn check(&mut self, row: MappedRow, position: &SourcePosition) -> Result<Vec<Param>, Reject> {
+impl<'a> RowChecker<'a> {
+    /// A checker for one run of `mapping`.
+    pub(crate) fn new(references: &'a References, mapping: &'a Mapping) -> Self {
+        RowChecker {
+            references,
+            mapping,
+            areas_in_run: HashSet::new(),
+        }
+    }
+
+    pub(crate) fn check(
+        &mut self,
+        row: MappedRow,
+        position: &SourcePosition,
+    ) -> Result<Vec<Param>, Reject> {
         let at = |field: &str| match self.mapping.column_of(field) {
             Some(column) => position.with_column(column),
             None => position.clone(),

@@ -35,6 +35,8 @@ pub struct RunOutcome {
     pub load_ms: u64,
     /// Why the run failed.
     pub error: Option<String>,
+    /// For incremental connectors: where the next run resumes.
+    pub cursor: Option<String>,
     /// Rejects to keep.
     pub rejects: Vec<Reject>,
 }
@@ -151,6 +153,19 @@ impl Store {
         .await
     }
 
+    /// The cursor of `connector`'s latest successful run that stored one.
+    pub async fn last_cursor(&self, connector: &str) -> Result<Option<String>> {
+        let rows: Vec<(Option<String>,)> = self
+            .fetch_all(
+                "SELECT cursor FROM runs WHERE connector = $1 AND status = 'succeeded' \
+                 AND cursor IS NOT NULL ORDER BY id DESC LIMIT 1",
+                params![connector],
+                "reading the last cursor",
+            )
+            .await?;
+        Ok(rows.into_iter().next().and_then(|(c,)| c))
+    }
+
     /// Whether `connector` has any run at all.
     pub async fn has_runs(&self, connector: &str) -> Result<bool> {
         let n = self
@@ -216,7 +231,7 @@ async fn write_outcome(
     tx.execute(
         "UPDATE runs SET status = $1, finished_at = $2, rows_read = $3, rows_inserted = $4, \
          rows_updated = $5, rows_unchanged = $6, rows_deleted = $7, rows_rejected = $8, \
-         read_ms = $9, load_ms = $10, error = $11 WHERE id = $12",
+         read_ms = $9, load_ms = $10, error = $11, cursor = $12 WHERE id = $13",
         params![
             status.as_str(),
             now,
@@ -229,6 +244,7 @@ async fn write_outcome(
             as_i64(o.read_ms),
             as_i64(o.load_ms),
             o.error.clone(),
+            o.cursor.clone(),
             run_id
         ],
         "recording the run's outcome",
