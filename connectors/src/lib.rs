@@ -86,6 +86,9 @@ pub struct OpenContext<'a> {
     /// can filter at the origin (an API parameter, a SQL `WHERE`) do; the pipeline
     /// also drops records at or below the cursor, so file sources need not.
     pub incremental: Option<Incremental<'a>>,
+    /// Columns the mapping reads: a source that must find its header row (a workbook
+    /// with title rows above the table) looks for the row that holds them.
+    pub expected_columns: &'a [String],
 }
 
 /// The cursor of an incremental run.
@@ -103,6 +106,7 @@ impl<'a> OpenContext<'a> {
         OpenContext {
             base_dir,
             incremental: None,
+            expected_columns: &[],
         }
     }
 }
@@ -112,7 +116,7 @@ impl SourceConfig {
     pub fn open(&self, context: &OpenContext<'_>) -> Result<RecordStream, SourceError> {
         match self {
             SourceConfig::Csv(config) => config.open(context.base_dir),
-            SourceConfig::Excel(config) => config.open(context.base_dir),
+            SourceConfig::Excel(config) => config.open(context),
             SourceConfig::HttpJson(config) => config.open(context),
             SourceConfig::Ckan(config) => config.open(context),
         }

@@ -568,6 +568,19 @@ impl Mapping {
             .filter(|c| !c.starts_with('=') && !self.is_virtual(c))
     }
 
+    /// Columns the mapping reads by name, each once: what a source looks for to find
+    /// its header row.
+    pub fn source_columns(&self) -> Vec<String> {
+        let mut columns: Vec<String> = Vec::new();
+        let unpivot = self.config.unpivot.iter().flat_map(|u| &u.columns);
+        for column in self.named_columns().chain(unpivot.map(String::as_str)) {
+            if !columns.iter().any(|c| c == column) {
+                columns.push(column.to_string());
+            }
+        }
+        columns
+    }
+
     /// Checks that every column the mapping reads is in `header`, and that the
     /// unpivot finds its wide columns there.
     pub fn check_header(&self, header: &Header) -> Result<(), String> {

@@ -245,6 +245,7 @@ fn incremental_runs_sort_by_the_cursor_field_and_filters_are_json() {
         .insert("province_code".into(), json!(["90", "65"]));
     let context = OpenContext {
         base_dir: Path::new("."),
+        expected_columns: &[],
         incremental: Some(Incremental {
             field: "ปีการศึกษา",
             after: Some("2565"),

@@ -883,6 +883,7 @@ fn incremental_runs_send_the_cursor_and_post_sends_the_body() {
     config.incremental_param = Some("updated_after".into());
     let context = OpenContext {
         base_dir: Path::new("."),
+        expected_columns: &[],
         incremental: Some(Incremental {
             field: "updated_at",
             after: Some("2024-05-01T00:00:00"),

@@ -51,10 +51,12 @@ fn preview_source(
     references: &References,
     limit: usize,
 ) -> Result<Preview, String> {
-    let stream = def
-        .source
-        .open(&OpenContext::full(&def.base_dir))
-        .map_err(|e| e.to_string())?;
+    let expected_columns = def.mapping.source_columns();
+    let context = OpenContext {
+        expected_columns: &expected_columns,
+        ..OpenContext::full(&def.base_dir)
+    };
+    let stream = def.source.open(&context).map_err(|e| e.to_string())?;
     let mut checker = RowChecker::new(references, &def.mapping);
     let mut preview = Preview::default();
     let mut checked_header = None;

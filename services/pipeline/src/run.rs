@@ -369,8 +369,10 @@ fn read_source(
 ) -> Result<ReadSummary, ReadFailure> {
     let mut summary = ReadSummary::default();
     let fail = |message: String, partial: ReadSummary| Err(ReadFailure { message, partial });
+    let expected_columns = def.mapping.source_columns();
     let context = abe_connectors::OpenContext {
         base_dir: &def.base_dir,
+        expected_columns: &expected_columns,
         incremental: def
             .cursor_field
             .as_deref()
