@@ -53,6 +53,10 @@ const SAMPLE_BYTES: usize = 64 * 1024;
 /// Records looked at to sniff the delimiter and quote.
 const SAMPLE_RECORDS: usize = 50;
 
+/// Largest cell a row may hold. No indicator, name or code comes near it; a bigger cell
+/// is an unclosed quote or a file that is not a table, and becomes a reject.
+const MAX_CELL_BYTES: usize = 1 << 20;
+
 /// Delimiters sniffing chooses from, in order of preference on ties.
 const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
 
@@ -142,6 +146,15 @@ impl CsvConfig {
         sample.truncate(len);
         let complete = len < SAMPLE_BYTES;
         let bom = Encoding::for_bom(&sample);
+        if bom.is_none() && declared.is_none_or(|e| e.is_ascii_compatible()) {
+            if let Some(what) = binary_signature(&sample) {
+                return Err(SourceError::Format {
+                    path: self.path.clone(),
+                    format: "CSV file",
+                    reason: format!("it is binary, not text ({what})"),
+                });
+            }
+        }
         let encoding = match (declared, bom) {
             (Some(encoding), _) => encoding,
             (None, Some((encoding, _))) => encoding,
@@ -207,6 +220,29 @@ impl CsvConfig {
         CsvRecords::start(self.path.clone(), parser, field_encoding, self.header_row)
             .map(|records| Box::new(records) as RecordStream)
     }
+}
+
+/// What a sample that cannot be CSV text looks like: a known binary signature, or NUL
+/// bytes (which no text in an ASCII-compatible encoding has).
+fn binary_signature(sample: &[u8]) -> Option<&'static str> {
+    const SIGNATURES: [(&[u8], &str); 5] = [
+        (
+            b"PK\x03\x04",
+            "a zip archive, such as an xlsx or ods workbook: use kind = \"excel\"",
+        ),
+        (
+            b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1",
+            "an OLE file, such as an xls workbook: use kind = \"excel\"",
+        ),
+        (b"%PDF", "a PDF document"),
+        (b"\x89PNG", "a PNG image"),
+        (b"\x1F\x8B", "a gzip archive"),
+    ];
+    SIGNATURES
+        .iter()
+        .find(|(magic, _)| sample.starts_with(magic))
+        .map(|(_, what)| *what)
+        .or_else(|| sample.contains(&0).then_some("it has NUL bytes"))
 }
 
 /// The encoding of a sample without a BOM: UTF-8 when it is valid UTF-8 (a character
@@ -478,6 +514,14 @@ impl CsvRecords {
         }
     }
 
+    fn column_name(&self, i: usize) -> String {
+        self.header
+            .names()
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| format!("#{}", i + 1))
+    }
+
     fn current_item(&self) -> SourceItem {
         let width = self.header.names().len();
         let fields = self.buffer.len();
@@ -491,17 +535,22 @@ impl CsvRecords {
         }
         let mut cells = Vec::with_capacity(width.min(fields));
         for (i, field) in self.buffer.iter().take(width).enumerate() {
+            if field.len() > MAX_CELL_BYTES {
+                return SourceItem::Reject(Reject::new(
+                    self.position().with_column(self.column_name(i)),
+                    Some(&String::from_utf8_lossy(&field[..field.len().min(200)])),
+                    format!(
+                        "the cell holds {} bytes, above the limit of {MAX_CELL_BYTES} for one cell \
+                         (an unclosed quote can swallow the rest of a file)",
+                        field.len()
+                    ),
+                ));
+            }
             match decode(self.encoding, field) {
                 Some(text) => cells.push(Cell::Text(text.into_owned())),
                 None => {
-                    let column = self
-                        .header
-                        .names()
-                        .get(i)
-                        .cloned()
-                        .unwrap_or_else(|| format!("#{}", i + 1));
                     return SourceItem::Reject(Reject::new(
-                        self.position().with_column(column),
+                        self.position().with_column(self.column_name(i)),
                         Some(&String::from_utf8_lossy(field)),
                         format!(
                             "bytes that are not valid {}; declare the file's encoding",

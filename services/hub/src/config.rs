@@ -55,6 +55,11 @@ pub struct ConnectorConfig {
     /// value only grows, such as an update time or a serial number.
     #[serde(default)]
     pub cursor_field: Option<String>,
+    /// For `full_refresh`: lets a run that finds no rows to load succeed and delete
+    /// the connector's rows. By default such a run fails and keeps them, since an
+    /// emptied export is likelier than data that really vanished.
+    #[serde(default)]
+    pub allow_empty: bool,
     /// Where to read.
     pub source: SourceConfig,
     /// How source columns become unified rows.
@@ -165,6 +170,7 @@ impl HubConfig {
                 )
                 .and_then(|def| def.with_max_reject_share(c.max_reject_share))
                 .and_then(|def| def.with_cursor_field(c.cursor_field.clone()))
+                .map(|def| def.with_allow_empty(c.allow_empty))
                 .map_err(anyhow::Error::msg)
             })
             .collect()

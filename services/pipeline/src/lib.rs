@@ -59,6 +59,9 @@ pub struct ConnectorDef {
     pub max_reject_share: Option<f64>,
     /// For incremental connectors: the source field whose value only grows.
     pub cursor_field: Option<String>,
+    /// Lets a full-refresh run with no rows to load succeed, deleting the connector's
+    /// rows; by default such a run fails and keeps them.
+    pub allow_empty: bool,
 }
 
 impl ConnectorDef {
@@ -91,6 +94,7 @@ impl ConnectorDef {
             base_dir,
             max_reject_share: None,
             cursor_field: None,
+            allow_empty: false,
         })
     }
 
@@ -115,6 +119,12 @@ impl ConnectorDef {
         Ok(self)
     }
 
+    /// Lets a full refresh from an empty source delete the connector's rows.
+    pub fn with_allow_empty(mut self, allow_empty: bool) -> Self {
+        self.allow_empty = allow_empty;
+        self
+    }
+
     /// Sets the largest share of rejected rows a run may have (0.0-1.0).
     pub fn with_max_reject_share(mut self, share: Option<f64>) -> Result<Self, String> {
         if let Some(s) = share {
@@ -135,6 +145,9 @@ impl ConnectorDef {
             "source": self.source,
             "mapping": self.mapping_config,
             "sync_mode": self.sync_mode,
+            "max_reject_share": self.max_reject_share,
+            "cursor_field": self.cursor_field,
+            "allow_empty": self.allow_empty,
         });
         abe_store::ConnectorSpec {
             name: self.name.clone(),

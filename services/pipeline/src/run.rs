@@ -257,7 +257,9 @@ impl Pipeline {
         };
         let mut load = begun.map_err(|e| Some(e.to_string()))?;
         let mut stage_error = None;
+        let mut staged_rows = 0usize;
         while let Some(batch) = receiver.recv().await {
+            staged_rows += batch.len();
             match load.stage(&batch).await {
                 Ok(()) => {}
                 Err(StoreError::DuplicateKey) => {
@@ -304,8 +306,18 @@ impl Pipeline {
                 )));
             }
         }
-        let load_started = Instant::now();
         let full_refresh = def.sync_mode == SyncMode::FullRefresh;
+        if full_refresh && staged_rows == 0 && !def.allow_empty {
+            // An emptied export or a header-only file is far likelier than a province
+            // whose data vanished; replacing everything with nothing needs consent.
+            let RunCounts { read, rejected, .. } = outcome.counts;
+            return Err(Some(format!(
+                "the source gave no rows to load (read {read}, rejected {rejected}); a full \
+                 refresh would delete every row this connector loaded before, so nothing was \
+                 changed (set allow_empty = true on the connector if the source is meant to be empty)"
+            )));
+        }
+        let load_started = Instant::now();
         let counts = load
             .merge(full_refresh, chrono::Utc::now())
             .await
