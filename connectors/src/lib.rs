@@ -8,6 +8,7 @@ pub mod excel;
 pub mod http_json;
 pub mod mapping;
 mod record;
+pub mod sql;
 
 pub use record::{Cell, Header, Record};
 
@@ -75,6 +76,8 @@ pub enum SourceConfig {
     HttpJson(http_json::HttpJsonConfig),
     /// A CKAN DataStore resource, e.g. on data.go.th.
     Ckan(ckan::CkanConfig),
+    /// A query against a PostgreSQL, MySQL/MariaDB or SQLite database.
+    Sql(sql::SqlConfig),
 }
 
 /// What a run tells a source when it opens it.
@@ -119,6 +122,7 @@ impl SourceConfig {
             SourceConfig::Excel(config) => config.open(context),
             SourceConfig::HttpJson(config) => config.open(context),
             SourceConfig::Ckan(config) => config.open(context),
+            SourceConfig::Sql(config) => config.open(context),
         }
     }
 
@@ -129,6 +133,7 @@ impl SourceConfig {
             SourceConfig::Excel(_) => "excel",
             SourceConfig::HttpJson(_) => "http_json",
             SourceConfig::Ckan(_) => "ckan",
+            SourceConfig::Sql(_) => "sql",
         }
     }
 }

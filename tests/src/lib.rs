@@ -6,6 +6,8 @@
 //! override with `ABE_TEST_POSTGRES_URL`); they fail when none answers. A developer
 //! without one may set `ABE_TEST_POSTGRES=skip`; CI refuses that setting.
 
+pub mod fixtures;
+
 use abe_store::Store;
 use anyhow::{Context, Result};
 use serde_json::Value;

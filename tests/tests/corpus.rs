@@ -6,11 +6,9 @@
 use abe_connectors::csv::CsvConfig;
 use abe_connectors::excel::{ExcelConfig, SheetRef, SheetSelection};
 use abe_connectors::http_json::{HttpJsonConfig, Pagination};
-use abe_connectors::mapping::MappingConfig;
 use abe_connectors::{OpenContext, SourceConfig, SourceItem};
 use abe_pipeline::{ConnectorDef, Pipeline, RunError, SyncMode, Trigger};
-use abe_schema::{Direction, Indicator, IndicatorKind, Target};
-use abe_store::{ObservationFilter, Store};
+use abe_tests::fixtures::{dropouts_connector, loaded, seed_dropouts};
 use abe_tests::{both_backends, repo_path, TestDb};
 use std::io::Write;
 use std::panic::AssertUnwindSafe;
@@ -172,89 +170,6 @@ fn known_bad_shared_files_are_refused_with_the_reason() {
     }
 }
 
-fn mapping() -> MappingConfig {
-    serde_json::from_value(serde_json::json!({"fields": {
-        "indicator": {"const": "dropouts"},
-        "area": {"column": "area"},
-        "period": {"column": "year", "transforms": ["be_year"]},
-        "value": {"column": "n", "transforms": ["number"]}
-    }}))
-    .expect("mapping")
-}
-
-fn def(dir: &Path, name: &str, source: SourceConfig) -> ConnectorDef {
-    ConnectorDef::new(
-        name.into(),
-        None,
-        Target::Observations,
-        None,
-        SyncMode::FullRefresh,
-        source,
-        mapping(),
-        dir.to_path_buf(),
-    )
-    .expect("valid connector")
-}
-
-async fn prepare(store: &Store, dir: &Path) -> Pipeline {
-    store
-        .upsert_indicators(&[Indicator {
-            code: "dropouts".into(),
-            name_th: "ออกกลางคัน".into(),
-            name_en: None,
-            unit: "persons".into(),
-            kind: IndicatorKind::Count,
-            numerator: None,
-            denominator: None,
-            direction: Direction::HigherIsWorse,
-            topic: None,
-        }])
-        .await
-        .expect("indicator");
-    std::fs::write(
-        dir.join("areas.csv"),
-        "code,name\n90,สงขลา\n9001,เมืองสงขลา\n9011,หาดใหญ่\n",
-    )
-    .expect("write");
-    let areas = ConnectorDef::new(
-        "areas".into(),
-        None,
-        Target::Areas,
-        None,
-        SyncMode::FullRefresh,
-        SourceConfig::Csv(CsvConfig::new("areas.csv")),
-        serde_json::from_value(serde_json::json!({"fields": {
-            "code": {"column": "code"}, "name_th": {"column": "name"}
-        }}))
-        .expect("mapping"),
-        dir.to_path_buf(),
-    )
-    .expect("valid connector");
-    let pipeline = Pipeline::new(store.clone());
-    pipeline
-        .run(&areas, Trigger::Manual)
-        .await
-        .expect("areas load");
-    pipeline
-}
-
-async fn loaded(store: &Store, connector: &str) -> Vec<(String, String, f64)> {
-    let filter = ObservationFilter {
-        connector: Some(connector.into()),
-        ..Default::default()
-    };
-    let mut rows: Vec<_> = store
-        .observations(&filter, None, 100)
-        .await
-        .expect("observations")
-        .items
-        .into_iter()
-        .map(|o| (o.area_code, o.period, o.value))
-        .collect();
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    rows
-}
-
 /// Runs `def`, expects it to fail with `expected` in its message, and returns the
 /// message.
 async fn expect_failure(pipeline: &Pipeline, def: &ConnectorDef, case: &str, expected: &str) {
@@ -303,16 +218,17 @@ both_backends!(
         let store = db.store().await;
         let dir = tempfile::tempdir().expect("tempdir");
         let path = |name: &str| dir.path().join(name);
-        let pipeline = prepare(&store, dir.path()).await;
+        let pipeline = seed_dropouts(&store, dir.path()).await;
         let want = vec![
             ("9001".to_string(), "2023".to_string(), 12.0),
             ("9011".to_string(), "2023".to_string(), 3.0),
         ];
 
-        let csv_def = def(
+        let csv_def = dropouts_connector(
             dir.path(),
             "obs_csv",
             SourceConfig::Csv(CsvConfig::new("obs.csv")),
+            SyncMode::FullRefresh,
         );
         std::fs::write(path("obs.csv"), "area,year,n\n9001,2566,12\n9011,2566,3\n").expect("write");
         pipeline
@@ -390,10 +306,11 @@ both_backends!(
             rejects[0].reason
         );
 
-        let xlsx_def = def(
+        let xlsx_def = dropouts_connector(
             dir.path(),
             "obs_xlsx",
             SourceConfig::Excel(ExcelConfig::new("obs.xlsx")),
+            SyncMode::FullRefresh,
         );
         good_workbook(&path("obs.xlsx"));
         pipeline
@@ -404,7 +321,12 @@ both_backends!(
         let good = std::fs::read(path("obs.xlsx")).expect("read");
         let mut wrong_sheet = ExcelConfig::new("obs.xlsx");
         wrong_sheet.sheet = Some(SheetSelection::One(SheetRef::Name("2567".into())));
-        let wrong_sheet_def = def(dir.path(), "obs_xlsx", SourceConfig::Excel(wrong_sheet));
+        let wrong_sheet_def = dropouts_connector(
+            dir.path(),
+            "obs_xlsx",
+            SourceConfig::Excel(wrong_sheet),
+            SyncMode::FullRefresh,
+        );
         expect_failure(
             &pipeline,
             &wrong_sheet_def,
@@ -476,7 +398,7 @@ both_backends!(
         let db = TestDb::new(backend).await;
         let store = db.store().await;
         let dir = tempfile::tempdir().expect("tempdir");
-        let pipeline = prepare(&store, dir.path()).await;
+        let pipeline = seed_dropouts(&store, dir.path()).await;
         let answer = Arc::new(Mutex::new(Answer::Good));
         let serving = Arc::clone(&answer);
         let app = axum::Router::new().route(
@@ -528,7 +450,12 @@ both_backends!(
         };
         config.max_pages = 20;
         config.retries = 0;
-        let web_def = def(dir.path(), "obs_web", SourceConfig::HttpJson(config));
+        let web_def = dropouts_connector(
+            dir.path(),
+            "obs_web",
+            SourceConfig::HttpJson(config),
+            SyncMode::FullRefresh,
+        );
         pipeline
             .run(&web_def, Trigger::Manual)
             .await

@@ -1,0 +1,582 @@
+//! Rows from another agency's database: PostgreSQL, MySQL/MariaDB or SQLite, through
+//! sqlx. The configured query is wrapped so that every column arrives as text (the
+//! database writes its own numbers and dates), an incremental run asks the database
+//! for the rows past its cursor, and rows stream from a reader thread in batches.
+
+use crate::{resolve, Cell, Header, OpenContext, Record, RecordStream, SourceError, SourceItem};
+use abe_schema::{Reject, SourcePosition};
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::{Column, ConnectOptions, Executor, Row, Statement, TypeInfo};
+use std::str::FromStr;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Rows per message from the reader thread.
+const BATCH_ROWS: usize = 1_000;
+/// Batches in flight between the reader thread and the run.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// A query against a database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqlConfig {
+    /// Connection URL without a password: `postgres://reader@host/db`,
+    /// `mysql://reader@host/db`, `sqlite://data/school.db` (relative to the config's
+    /// folder; opened read-only). A URL with a password belongs in `url_env`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Name of the environment variable holding the connection URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_env: Option<String>,
+    /// The query. Each column it returns is a column of the records, read as text.
+    pub query: String,
+    /// Seconds to wait for the connection (default 30).
+    #[serde(default = "default_connect_timeout_secs")]
+    pub connect_timeout_secs: u64,
+}
+
+fn default_connect_timeout_secs() -> u64 {
+    30
+}
+
+/// The database kinds, by URL scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Engine {
+    Postgres,
+    MySql,
+    Sqlite,
+}
+
+impl Engine {
+    fn of(url: &str) -> Option<Engine> {
+        let scheme = url.split_once(':')?.0.to_ascii_lowercase();
+        match scheme.as_str() {
+            "postgres" | "postgresql" => Some(Engine::Postgres),
+            "mysql" | "mariadb" => Some(Engine::MySql),
+            "sqlite" => Some(Engine::Sqlite),
+            _ => None,
+        }
+    }
+
+    fn quote(self, identifier: &str) -> String {
+        match self {
+            Engine::MySql => format!("`{}`", identifier.replace('`', "``")),
+            Engine::Postgres | Engine::Sqlite => format!("\"{}\"", identifier.replace('"', "\"\"")),
+        }
+    }
+
+    fn as_text(self, column: &str) -> String {
+        match self {
+            Engine::MySql => format!("CAST(src.{} AS CHAR)", self.quote(column)),
+            Engine::Postgres | Engine::Sqlite => {
+                format!("CAST(src.{} AS TEXT)", self.quote(column))
+            }
+        }
+    }
+}
+
+/// A cursor value bound in the database's terms.
+#[derive(Debug, Clone)]
+enum CursorValue {
+    Integer(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl CursorValue {
+    /// SQLite compares by storage class (every integer sorts below every text), so a
+    /// cursor is bound as the number it spells when it spells one.
+    fn for_sqlite(text: &str) -> CursorValue {
+        if let Ok(i) = text.parse() {
+            CursorValue::Integer(i)
+        } else if let Ok(f) = text.parse() {
+            CursorValue::Real(f)
+        } else {
+            CursorValue::Text(text.to_string())
+        }
+    }
+}
+
+impl SqlConfig {
+    /// A config running `query` against the database at `url`.
+    pub fn new(url: impl Into<String>, query: impl Into<String>) -> Self {
+        SqlConfig {
+            url: Some(url.into()),
+            url_env: None,
+            query: query.into(),
+            connect_timeout_secs: default_connect_timeout_secs(),
+        }
+    }
+
+    /// The connection URL, and a label for errors and positions that carries no
+    /// credentials.
+    fn url_and_label(&self) -> Result<(String, String), SourceError> {
+        let url = match (&self.url, &self.url_env) {
+            (Some(url), None) => {
+                if has_password(url) {
+                    return Err(SourceError::Config(format!(
+                        "the sql url of {} holds a password; put the URL in an environment \
+                         variable and name it in url_env",
+                        label_of(url)
+                    )));
+                }
+                url.clone()
+            }
+            (None, Some(variable)) => std::env::var(variable).map_err(|_| {
+                SourceError::Config(format!(
+                    "environment variable {variable} (the sql source's url_env) is not set"
+                ))
+            })?,
+            _ => {
+                return Err(SourceError::Config(
+                    "a sql source needs exactly one of url and url_env".into(),
+                ))
+            }
+        };
+        let label = label_of(&url);
+        Ok((url, label))
+    }
+
+    /// Connects, checks the query and the cursor column, and starts streaming. Errors
+    /// found before the first row (no connection, a bad query) are returned here.
+    pub fn open(&self, context: &OpenContext<'_>) -> Result<RecordStream, SourceError> {
+        let (url, label) = self.url_and_label()?;
+        let engine = Engine::of(&url).ok_or_else(|| {
+            SourceError::Config(format!(
+                "{label}: the sql url must start with postgres://, mysql:// or sqlite://"
+            ))
+        })?;
+        let query = self.query.trim().trim_end_matches(';').trim().to_string();
+        if query.is_empty() {
+            return Err(SourceError::Config(format!("{label}: the query is empty")));
+        }
+        let request = Request {
+            engine,
+            url,
+            base_dir: context.base_dir.to_path_buf(),
+            query,
+            cursor: context
+                .incremental
+                .map(|i| (i.field.to_string(), i.after.map(str::to_string))),
+            connect_timeout: Duration::from_secs(self.connect_timeout_secs.max(1)),
+        };
+        let (sender, receiver) = sync_channel(BATCHES_IN_FLIGHT);
+        std::thread::Builder::new()
+            .name("sql-reader".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = sender.send(Message::Failed(format!("cannot start: {e}")));
+                        return;
+                    }
+                };
+                let last = match runtime.block_on(request.read(&sender)) {
+                    Ok(()) => Message::Done,
+                    Err(reason) => Message::Failed(reason),
+                };
+                // The run may have stopped listening; nothing is left to tell it then.
+                let _ = sender.send(last);
+            })
+            .map_err(|source| SourceError::Io {
+                path: label.clone(),
+                source,
+            })?;
+        let failed = |reason: String| SourceError::Format {
+            path: label.clone(),
+            format: "SQL source",
+            reason,
+        };
+        let header = match receiver.recv() {
+            Ok(Message::Columns(names)) => Arc::new(Header::new(names)),
+            Ok(Message::Failed(reason)) => return Err(failed(reason)),
+            Ok(Message::Rows(_) | Message::Done) | Err(_) => {
+                return Err(failed(
+                    "the reader stopped before the query's columns".into(),
+                ))
+            }
+        };
+        Ok(Box::new(SqlRecords {
+            receiver,
+            label,
+            header,
+            row: 0,
+            pending: Vec::new().into_iter(),
+            finished: false,
+        }))
+    }
+}
+
+fn has_password(url: &str) -> bool {
+    match reqwest::Url::parse(url) {
+        Ok(parsed) => {
+            parsed.password().is_some() || parsed.query_pairs().any(|(k, _)| k == "password")
+        }
+        Err(_) => false,
+    }
+}
+
+/// `scheme://host:port/database` (or the SQLite path): no user, password or options.
+fn label_of(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(parsed) if parsed.scheme() == "sqlite" => {
+            let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+            format!("sqlite://{}", rest.split('?').next().unwrap_or(rest))
+        }
+        Ok(parsed) => format!(
+            "{}://{}{}{}",
+            parsed.scheme(),
+            parsed.host_str().unwrap_or(""),
+            parsed.port().map(|p| format!(":{p}")).unwrap_or_default(),
+            parsed.path()
+        ),
+        Err(_) => "the sql source's url".to_string(),
+    }
+}
+
+/// What the reader thread sends.
+enum Message {
+    /// The query's column names, first.
+    Columns(Vec<String>),
+    /// Rows: each column's text, `None` where it could not be read as text.
+    Rows(Vec<Vec<Result<Option<String>, String>>>),
+    /// The query cannot go on.
+    Failed(String),
+    /// Every row was sent.
+    Done,
+}
+
+/// Everything the reader thread needs.
+struct Request {
+    engine: Engine,
+    url: String,
+    base_dir: std::path::PathBuf,
+    query: String,
+    cursor: Option<(String, Option<String>)>,
+    connect_timeout: Duration,
+}
+
+impl Request {
+    async fn read(self, sender: &SyncSender<Message>) -> Result<(), String> {
+        let connect_error = |e: sqlx::Error| format!("cannot connect: {}", plain(&e));
+        match self.engine {
+            Engine::Postgres => {
+                let options = PgConnectOptions::from_str(&self.url).map_err(connect_error)?;
+                let mut conn: PgConnection = self.connect(options.connect()).await?;
+                let (columns, types) = self.describe(&mut conn).await?;
+                let sql = self.wrapped(&columns, |_| "$1".to_string(), &types)?;
+                let mut query = sqlx::query(&sql);
+                if let Some((_, Some(after))) = &self.cursor {
+                    query = query.bind(after.clone());
+                }
+                self.pump::<sqlx::Postgres>(columns, query.fetch(&mut conn), sender)
+                    .await
+            }
+            Engine::MySql => {
+                let options = MySqlConnectOptions::from_str(&self.url).map_err(connect_error)?;
+                let mut conn: MySqlConnection = self.connect(options.connect()).await?;
+                let (columns, types) = self.describe(&mut conn).await?;
+                let sql = self.wrapped(&columns, |_| "?".to_string(), &types)?;
+                let mut query = sqlx::query(&sql);
+                if let Some((_, Some(after))) = &self.cursor {
+                    query = query.bind(after.clone());
+                }
+                self.pump::<sqlx::MySql>(columns, query.fetch(&mut conn), sender)
+                    .await
+            }
+            Engine::Sqlite => {
+                let options = SqliteConnectOptions::from_str(&self.url).map_err(connect_error)?;
+                let file = resolve(&self.base_dir, &options.get_filename().to_string_lossy());
+                let options = options
+                    .filename(file)
+                    .read_only(true)
+                    .create_if_missing(false);
+                let mut conn: SqliteConnection = self.connect(options.connect()).await?;
+                let (columns, types) = self.describe(&mut conn).await?;
+                let sql = self.wrapped(&columns, |_| "?".to_string(), &types)?;
+                let mut query = sqlx::query(&sql);
+                if let Some((_, Some(after))) = &self.cursor {
+                    query = match CursorValue::for_sqlite(after) {
+                        CursorValue::Integer(i) => query.bind(i),
+                        CursorValue::Real(f) => query.bind(f),
+                        CursorValue::Text(t) => query.bind(t),
+                    };
+                }
+                self.pump::<sqlx::Sqlite>(columns, query.fetch(&mut conn), sender)
+                    .await
+            }
+        }
+    }
+
+    async fn connect<C>(
+        &self,
+        connecting: impl std::future::Future<Output = Result<C, sqlx::Error>>,
+    ) -> Result<C, String> {
+        match tokio::time::timeout(self.connect_timeout, connecting).await {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(e)) => Err(format!("cannot connect: {}", plain(&e))),
+            Err(_) => Err(format!(
+                "cannot connect: no answer within {} s",
+                self.connect_timeout.as_secs()
+            )),
+        }
+    }
+
+    /// The query's column names and database type names, from preparing it.
+    async fn describe<'c, C>(&self, conn: &'c mut C) -> Result<(Vec<String>, Vec<String>), String>
+    where
+        &'c mut C: Executor<'c>,
+    {
+        let statement = conn
+            .prepare(&self.query)
+            .await
+            .map_err(|e| format!("the query fails: {}", plain(&e)))?;
+        let columns: Vec<String> = statement
+            .columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect();
+        if columns.is_empty() {
+            return Err("the query returns no columns (is it a SELECT?)".into());
+        }
+        let types = statement
+            .columns()
+            .iter()
+            .map(|c| c.type_info().name().to_string())
+            .collect();
+        Ok((columns, types))
+    }
+
+    /// The query wrapped to return text, and for an incremental run only the rows past
+    /// the cursor, in cursor order.
+    fn wrapped(
+        &self,
+        columns: &[String],
+        placeholder: impl Fn(usize) -> String,
+        types: &[String],
+    ) -> Result<String, String> {
+        let engine = self.engine;
+        let select = columns
+            .iter()
+            .map(|c| engine.as_text(c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut sql = format!("SELECT {select} FROM ({}) AS src", self.query);
+        if let Some((field, after)) = &self.cursor {
+            let Some(index) = columns.iter().position(|c| c == field) else {
+                return Err(format!(
+                    "the cursor_field \"{field}\" is not a column of the query (columns: {})",
+                    columns.join(", ")
+                ));
+            };
+            let column = format!("src.{}", engine.quote(field));
+            if after.is_some() {
+                // PostgreSQL compares only like with like: the cursor text goes back
+                // into the column's own type, which wrote it.
+                let value = match engine {
+                    Engine::Postgres => format!("CAST({} AS {})", placeholder(1), types[index]),
+                    Engine::MySql | Engine::Sqlite => placeholder(1),
+                };
+                sql.push_str(&format!(" WHERE {column} > {value}"));
+            }
+            sql.push_str(&format!(" ORDER BY {column}"));
+        }
+        Ok(sql)
+    }
+
+    async fn pump<'q, DB: sqlx::Database>(
+        &self,
+        columns: Vec<String>,
+        mut rows: futures::stream::BoxStream<'q, Result<DB::Row, sqlx::Error>>,
+        sender: &SyncSender<Message>,
+    ) -> Result<(), String>
+    where
+        for<'r> Option<String>: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+        usize: sqlx::ColumnIndex<DB::Row>,
+    {
+        let width = columns.len();
+        if sender.send(Message::Columns(columns)).is_err() {
+            return Ok(());
+        }
+        let mut batch = Vec::with_capacity(BATCH_ROWS);
+        while let Some(row) = rows
+            .try_next()
+            .await
+            .map_err(|e| format!("reading rows failed: {}", plain(&e)))?
+        {
+            let cells = (0..width)
+                .map(|i| {
+                    row.try_get::<Option<String>, _>(i)
+                        .map_err(|e| format!("not readable as text: {}", plain(&e)))
+                })
+                .collect();
+            batch.push(cells);
+            if batch.len() >= BATCH_ROWS {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+                if sender.send(Message::Rows(full)).is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        if !batch.is_empty() && sender.send(Message::Rows(batch)).is_err() {
+            return Ok(());
+        }
+        Ok(())
+    }
+}
+
+/// A database error in one line, without the URL sqlx sometimes repeats.
+fn plain(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(e) => e.message().to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The run's side: rows into records.
+struct SqlRecords {
+    receiver: Receiver<Message>,
+    label: String,
+    header: Arc<Header>,
+    row: u64,
+    pending: std::vec::IntoIter<Vec<Result<Option<String>, String>>>,
+    finished: bool,
+}
+
+impl Iterator for SqlRecords {
+    type Item = Result<SourceItem, SourceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(cells) = self.pending.next() {
+                self.row += 1;
+                return Some(Ok(self.item(cells)));
+            }
+            if self.finished {
+                return None;
+            }
+            let failed = |reason: String| SourceError::Format {
+                path: self.label.clone(),
+                format: "SQL source",
+                reason,
+            };
+            match self.receiver.recv() {
+                Ok(Message::Rows(rows)) => self.pending = rows.into_iter(),
+                Ok(Message::Done) => self.finished = true,
+                Ok(Message::Failed(reason)) => {
+                    self.finished = true;
+                    return Some(Err(failed(reason)));
+                }
+                Ok(Message::Columns(_)) | Err(_) => {
+                    self.finished = true;
+                    return Some(Err(failed("the reader stopped unexpectedly".into())));
+                }
+            }
+        }
+    }
+}
+
+impl SqlRecords {
+    fn position(&self) -> SourcePosition {
+        SourcePosition {
+            file: self.label.clone(),
+            sheet: None,
+            row: Some(self.row),
+            column: None,
+        }
+    }
+
+    fn item(&self, cells: Vec<Result<Option<String>, String>>) -> SourceItem {
+        let mut texts = Vec::with_capacity(cells.len());
+        for (i, cell) in cells.into_iter().enumerate() {
+            match cell {
+                Ok(text) => texts.push(Cell::Text(text.unwrap_or_default())),
+                Err(reason) => {
+                    let column = self.header.names().get(i).cloned().unwrap_or_default();
+                    return SourceItem::Reject(Reject::new(
+                        self.position().with_column(column),
+                        None,
+                        reason,
+                    ));
+                }
+            }
+        }
+        SourceItem::Record(Record {
+            position: self.position(),
+            header: Arc::clone(&self.header),
+            cells: texts,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_never_carry_credentials() {
+        assert_eq!(
+            label_of("postgres://reader:s3cret@db.example:5433/lao?sslmode=require"),
+            "postgres://db.example:5433/lao"
+        );
+        assert_eq!(
+            label_of("mysql://root@127.0.0.1/test"),
+            "mysql://127.0.0.1/test"
+        );
+        assert_eq!(
+            label_of("sqlite://data/school.db?mode=ro"),
+            "sqlite://data/school.db"
+        );
+        assert!(has_password("mysql://u:p@h/db"));
+        assert!(has_password("postgres://u@h/db?password=p"));
+        assert!(!has_password("postgres://u@h/db"));
+    }
+
+    #[test]
+    fn passwords_in_url_and_missing_variables_are_config_errors() {
+        let config = SqlConfig::new("postgres://u:hunter2@h/db", "SELECT 1");
+        let error = config
+            .url_and_label()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("holds a password"), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
+        let mut by_env = SqlConfig::new("", "SELECT 1");
+        by_env.url = None;
+        by_env.url_env = Some("ABE_TEST_SQL_URL_THAT_IS_NOT_SET".into());
+        let error = by_env
+            .url_and_label()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("ABE_TEST_SQL_URL_THAT_IS_NOT_SET"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn sqlite_cursors_bind_as_the_number_they_spell() {
+        assert!(matches!(
+            CursorValue::for_sqlite("42"),
+            CursorValue::Integer(42)
+        ));
+        assert!(matches!(
+            CursorValue::for_sqlite("4.5"),
+            CursorValue::Real(_)
+        ));
+        assert!(matches!(
+            CursorValue::for_sqlite("2024-01-02 03:04:05"),
+            CursorValue::Text(_)
+        ));
+    }
+}
