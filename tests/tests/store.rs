@@ -193,8 +193,9 @@ both_backends!(
             observation("9001", "2023", 1.0, 2),
             observation("9001", "2023", 2.0, 3),
         ];
-        // A first load on PostgreSQL copies straight into the table and so refuses a
-        // repeated key; SQLite stages every load. The staged load keeps the later row.
+        // A first load writes straight into the table. PostgreSQL's COPY refuses a
+        // repeated key, and the run reloads through staging; SQLite's insert resolves
+        // it. Either way the later row is kept.
         let run_id = store
             .start_run("c", "manual", Utc::now())
             .await
@@ -203,20 +204,22 @@ both_backends!(
             .begin_load(Target::Observations, "c", run_id)
             .await
             .expect("begin");
-        match (backend, direct.stage(&rows).await) {
-            (Backend::Postgres, Err(abe_store::StoreError::DuplicateKey))
-            | (Backend::Sqlite, Ok(())) => {}
+        let staged_result = direct.stage(&rows).await;
+        let mut load = match (backend, staged_result) {
+            (Backend::Postgres, Err(abe_store::StoreError::DuplicateKey)) => {
+                drop(direct);
+                let mut staged = store
+                    .begin_staged_load(Target::Observations, "c", run_id)
+                    .await
+                    .expect("begin");
+                staged.stage(&rows).await.expect("stage");
+                staged
+            }
+            (Backend::Sqlite, Ok(())) => direct,
             (_, other) => panic!("unexpected {other:?}"),
-        }
-        drop(direct);
-        let mut staged = store
-            .begin_staged_load(Target::Observations, "c", run_id)
-            .await
-            .expect("begin");
-        staged.stage(&rows).await.expect("stage");
-        let counts = staged.merge(true, Utc::now()).await.expect("merge");
-        staged
-            .commit_run(run_id, &RunOutcome::default(), Utc::now())
+        };
+        let counts = load.merge(true, Utc::now()).await.expect("merge");
+        load.commit_run(run_id, &RunOutcome::default(), Utc::now())
             .await
             .expect("commit");
         assert_eq!((counts.staged, counts.inserted), (1, 1));

@@ -200,7 +200,10 @@ impl Store {
                 )
                 .await?
                 == 0;
-        let direct = allow_direct && first_load && tx.backend() == Backend::Postgres;
+        // A first load may write straight into the target: nothing of this connector is
+        // there to compare with. PostgreSQL COPYs and falls back to staging on a repeated
+        // key; SQLite inserts with ON CONFLICT, the later row winning as in staging.
+        let direct = allow_direct && first_load;
         let mut columns: Vec<String> = table
             .key
             .iter()
@@ -214,6 +217,7 @@ impl Store {
         columns.push("seq BIGINT".into());
         let key_list = table.key.join(", ");
         match tx.backend() {
+            Backend::Sqlite if direct => {}
             Backend::Sqlite => {
                 // Temporary tables live per connection, and pooled connections live on.
                 tx.execute(
@@ -277,6 +281,46 @@ impl Load {
     pub async fn stage(&mut self, rows: &[StagedRow]) -> Result<()> {
         let width = self.table.key.len() + self.table.values.len() + POSITION_COLUMNS.len() + 1;
         match &mut self.tx {
+            Tx::Sqlite(_) if self.direct_since.is_some() => {
+                let t = self.table;
+                let columns: Vec<&str> = t
+                    .key
+                    .iter()
+                    .chain(t.values)
+                    .chain(POSITION_COLUMNS.iter())
+                    .chain(["run_id", "connector", "loaded_at"].iter())
+                    .copied()
+                    .collect();
+                let updates: Vec<String> = t
+                    .values
+                    .iter()
+                    .chain(POSITION_COLUMNS.iter())
+                    .map(|c| format!("{c} = excluded.{c}"))
+                    .collect();
+                let conflict: Vec<&str> =
+                    t.key.iter().chain(["connector"].iter()).copied().collect();
+                let row_marks = format!("({})", vec!["?"; columns.len()].join(", "));
+                let loaded_at = Param::Time(self.direct_since.unwrap_or_else(chrono::Utc::now));
+                for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
+                    let sql = format!(
+                        "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
+                        t.table,
+                        columns.join(", "),
+                        vec![row_marks.as_str(); chunk.len()].join(", "),
+                        conflict.join(", "),
+                        updates.join(", ")
+                    );
+                    let mut params = Vec::with_capacity(chunk.len() * columns.len());
+                    for row in chunk {
+                        params.extend(row.0.iter().cloned());
+                        params.push(Param::Int(Some(self.run_id)));
+                        params.push(Param::Text(Some(self.connector.clone())));
+                        params.push(loaded_at.clone());
+                    }
+                    self.staged_rows += chunk.len() as i64;
+                    self.tx.execute(&sql, &params, "loading rows").await?;
+                }
+            }
             Tx::Sqlite(_) => {
                 for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
                     let mut sql = String::from("INSERT INTO stage VALUES ");
@@ -389,11 +433,28 @@ impl Load {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<LoadCounts> {
         if self.direct_since.is_some() {
-            // Rows went straight in, and the unique index let none repeat.
             let staged = self.staged_rows as u64;
+            let inserted = match self.tx.backend() {
+                // The unique index let no key repeat.
+                Backend::Postgres => staged,
+                // A repeated key updated its first row: count what is there.
+                Backend::Sqlite => {
+                    self.tx
+                        .scalar_i64(
+                            &format!(
+                                "SELECT count(*) FROM {} WHERE connector = $1",
+                                self.table.table
+                            ),
+                            &[Param::Text(Some(self.connector.clone()))],
+                            "counting loaded rows",
+                        )
+                        .await? as u64
+                }
+            };
+            // A key sent twice is one row, as staging counts it.
             return Ok(LoadCounts {
-                staged,
-                inserted: staged,
+                staged: inserted,
+                inserted,
                 ..LoadCounts::default()
             });
         }
