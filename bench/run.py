@@ -105,7 +105,11 @@ def main():
         timed_run(sqlite_url, config, "areas")
         results["sqlite_s"], results["sqlite_peak_mib"], results["sqlite_summary"] = timed_run(sqlite_url, config, "obs_csv")
         results["sqlite_rerun_s"], _, results["sqlite_rerun_summary"] = timed_run(sqlite_url, config, "obs_csv")
-        results["sqlite_xlsx_s"], results["sqlite_xlsx_peak_mib"], results["sqlite_xlsx_summary"] = timed_run(sqlite_url, config, "obs_xlsx")
+        # The xlsx goes into a database of its own, as calamine's read starts from nothing:
+        # the same target table holding the 1M CSV rows already would measure that index.
+        xlsx_url = "sqlite://" + os.path.join(work, "xlsx.db")
+        timed_run(xlsx_url, config, "areas")
+        results["sqlite_xlsx_s"], results["sqlite_xlsx_peak_mib"], results["sqlite_xlsx_summary"] = timed_run(xlsx_url, config, "obs_xlsx")
 
         small_url = "sqlite://" + os.path.join(work, "small.db")
         small_config = os.path.join(small, "hub.toml")

@@ -40,28 +40,38 @@ pub fn dropouts_connector(
     .expect("valid connector")
 }
 
-/// Loads the `dropouts` indicator and the areas 90 (Songkhla), 9001 and 9011 (written
-/// as `areas.csv` in `dir`), and returns a pipeline on `store`.
-pub async fn seed_dropouts(store: &Store, dir: &Path) -> Pipeline {
-    store
-        .upsert_indicators(&[Indicator {
-            code: "dropouts".into(),
-            name_th: "ออกกลางคัน".into(),
-            name_en: None,
-            unit: "persons".into(),
-            kind: IndicatorKind::Count,
-            numerator: None,
-            denominator: None,
-            direction: Direction::HigherIsWorse,
-            topic: None,
-        }])
-        .await
-        .expect("indicator");
+/// The `dropouts` indicator: a count of children, higher is worse.
+pub fn dropouts_indicator() -> Indicator {
+    Indicator {
+        code: "dropouts".into(),
+        name_th: "ออกกลางคัน".into(),
+        name_en: None,
+        unit: "persons".into(),
+        kind: IndicatorKind::Count,
+        numerator: None,
+        denominator: None,
+        direction: Direction::HigherIsWorse,
+        topic: None,
+    }
+}
+
+/// Writes `areas.csv` (code, name) in `dir`: Songkhla 90 and its districts 9001, 9011.
+pub fn write_areas_csv(dir: &Path) {
     std::fs::write(
         dir.join("areas.csv"),
         "code,name\n90,สงขลา\n9001,เมืองสงขลา\n9011,หาดใหญ่\n",
     )
     .expect("write");
+}
+
+/// Loads the `dropouts` indicator and the areas 90 (Songkhla), 9001 and 9011 (written
+/// as `areas.csv` in `dir`), and returns a pipeline on `store`.
+pub async fn seed_dropouts(store: &Store, dir: &Path) -> Pipeline {
+    store
+        .upsert_indicators(&[dropouts_indicator()])
+        .await
+        .expect("indicator");
+    write_areas_csv(dir);
     let areas = ConnectorDef::new(
         "areas".into(),
         None,

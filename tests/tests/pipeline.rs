@@ -5,8 +5,9 @@ use abe_connectors::csv::CsvConfig;
 use abe_connectors::mapping::MappingConfig;
 use abe_connectors::SourceConfig;
 use abe_pipeline::{ConnectorDef, Pipeline, RunError, SyncMode, Trigger};
-use abe_schema::{Agency, AgencyKind, Direction, Indicator, IndicatorKind, Target};
+use abe_schema::{Agency, AgencyKind, Target};
 use abe_store::{ObservationFilter, Store};
+use abe_tests::fixtures::{dropouts_indicator, write_areas_csv};
 use abe_tests::{both_backends, TestDb};
 use std::path::Path;
 
@@ -45,24 +46,10 @@ async fn setup(store: &Store, dir: &Path) -> Pipeline {
         .await
         .expect("agency");
     store
-        .upsert_indicators(&[Indicator {
-            code: "dropouts".into(),
-            name_th: "ออกกลางคัน".into(),
-            name_en: None,
-            unit: "persons".into(),
-            kind: IndicatorKind::Count,
-            numerator: None,
-            denominator: None,
-            direction: Direction::HigherIsWorse,
-            topic: None,
-        }])
+        .upsert_indicators(&[dropouts_indicator()])
         .await
         .expect("indicator");
-    std::fs::write(
-        dir.join("areas.csv"),
-        "code,name\n90,สงขลา\n9001,เมืองสงขลา\n9011,หาดใหญ่\n",
-    )
-    .expect("write");
+    write_areas_csv(dir);
     std::fs::write(
         dir.join("schools.csv"),
         "code,name,area\n9099000001,โรงเรียน ๑,9011\n",

@@ -83,6 +83,18 @@ const SCHOOLS: TargetTable = TargetTable {
     index_order: &["code"],
 };
 
+impl TargetTable {
+    /// The columns a [`StagedRow`] fills, in its order: key, values, source position.
+    fn row_columns(&self) -> Vec<&'static str> {
+        self.key
+            .iter()
+            .chain(self.values)
+            .chain(POSITION_COLUMNS.iter())
+            .copied()
+            .collect()
+    }
+}
+
 fn table_of(target: Target) -> &'static TargetTable {
     match target {
         Target::Observations => &OBSERVATIONS,
@@ -283,14 +295,8 @@ impl Load {
         match &mut self.tx {
             Tx::Sqlite(_) if self.direct_since.is_some() => {
                 let t = self.table;
-                let columns: Vec<&str> = t
-                    .key
-                    .iter()
-                    .chain(t.values)
-                    .chain(POSITION_COLUMNS.iter())
-                    .chain(["run_id", "connector", "loaded_at"].iter())
-                    .copied()
-                    .collect();
+                let mut columns = t.row_columns();
+                columns.extend(["run_id", "connector", "loaded_at"]);
                 let updates: Vec<String> = t
                     .values
                     .iter()
@@ -355,13 +361,7 @@ impl Load {
             }
             Tx::Postgres(tx) if self.direct_since.is_some() => {
                 let t = self.table;
-                let columns: Vec<&str> = t
-                    .key
-                    .iter()
-                    .chain(t.values)
-                    .chain(POSITION_COLUMNS.iter())
-                    .copied()
-                    .collect();
+                let columns = t.row_columns();
                 let statement = format!(
                     "COPY {} ({}, run_id, connector, loaded_at) FROM STDIN",
                     t.table,
