@@ -29,6 +29,10 @@ const BATCH_ROWS: usize = 512;
 const BATCHES_IN_FLIGHT: usize = 4;
 /// Excel's own column limit (XFD); a cell beyond it means a corrupt or hostile file.
 const MAX_COLUMNS: u32 = 16_384;
+/// Excel's own row limit.
+const MAX_ROW: u64 = 1_048_576;
+/// More header rows than any real table has; bounds the work of building names.
+const MAX_HEADER_ROWS: u32 = 20;
 
 /// Which sheet to read: by name, or by its 1-based position among the tabs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,18 +110,23 @@ impl ExcelConfig {
     /// Opens the workbook and starts reading the chosen sheets. Errors found before
     /// the first row (no such file, not a workbook, no such sheet) are returned here.
     pub fn open(&self, context: &OpenContext<'_>) -> Result<RecordStream, SourceError> {
-        if self.header_rows == 0 {
+        if !(1..=MAX_HEADER_ROWS).contains(&self.header_rows) {
             return Err(SourceError::Config(format!(
-                "{}: header_rows must be at least 1",
+                "{}: header_rows must be between 1 and {MAX_HEADER_ROWS}",
                 self.path
             )));
         }
-        if self.header_row == Some(0) {
-            return Err(SourceError::Config(format!(
-                "{}: header_row is 1-based",
-                self.path
-            )));
-        }
+        // Excel's last row is 1,048,576; a declared header below it cannot exist.
+        let header_row = match self.header_row {
+            None => None,
+            Some(row @ 1..=MAX_ROW) => Some((row - 1) as u32),
+            Some(_) => {
+                return Err(SourceError::Config(format!(
+                    "{}: header_row must be between 1 and {MAX_ROW}",
+                    self.path
+                )))
+            }
+        };
         let full_path = resolve(context.base_dir, &self.path);
         if let Err(source) = std::fs::metadata(&full_path) {
             return Err(SourceError::Io {
@@ -152,11 +161,17 @@ impl ExcelConfig {
         Ok(Box::new(SheetRecords {
             receiver,
             path: self.path.clone(),
-            header_row: self.header_row.map(|r| (r - 1) as u32),
+            header_row,
             header_rows: self.header_rows,
             fill_merged: self.fill_merged,
             sheet_column: self.sheet_column.clone(),
-            expected_columns: context.expected_columns.to_vec(),
+            // The sheet column is added after the header is found, so it cannot help find it.
+            expected_columns: context
+                .expected_columns
+                .iter()
+                .filter(|c| Some(*c) != self.sheet_column.as_ref())
+                .cloned()
+                .collect(),
             skip_empty_sheets: every_visible,
             sheet: None,
             ready: VecDeque::new(),
@@ -518,7 +533,7 @@ impl SheetRecords {
             Some(first) => sheet
                 .pending
                 .last()
-                .is_some_and(|r| r.row >= first + self.header_rows - 1),
+                .is_some_and(|r| r.row >= first.saturating_add(self.header_rows - 1)),
             None => sheet.pending.len() >= HEADER_SEARCH_ROWS,
         };
         if enough {
@@ -601,7 +616,7 @@ impl SheetRecords {
             names.push(column.clone());
         }
         sheet.header = Some(Arc::new(Header::new(names)));
-        sheet.last_header_row = first_header_row + self.header_rows - 1;
+        sheet.last_header_row = first_header_row.saturating_add(self.header_rows - 1);
         let pending = std::mem::take(&mut sheet.pending);
         let last_header_row = sheet.last_header_row;
         for row in pending {
@@ -700,7 +715,7 @@ fn header_names(
     let merged_width = merges
         .into_iter()
         .flatten()
-        .filter(|m| m.start.0 < first + count && m.end.0 >= first)
+        .filter(|m| m.start.0 < first.saturating_add(count) && m.end.0 >= first)
         .map(|m| (m.end.1 as usize + 1).min(MAX_COLUMNS as usize));
     let width = by_row
         .values()
@@ -710,7 +725,7 @@ fn header_names(
         .unwrap_or(0);
     let mut names = vec![Vec::<String>::new(); width];
     for offset in 0..count {
-        let row = first + offset;
+        let row = first.saturating_add(offset);
         let upper = offset + 1 < count;
         let mut left = String::new();
         for (column, parts) in names.iter_mut().enumerate() {
@@ -1152,6 +1167,20 @@ mod tests {
             err.contains("no sheet named \"ไม่มี\" (the workbook has"),
             "{err}"
         );
+        for (header_row, header_rows, expect) in [
+            (4_294_967_297, 1, "header_row must be between 1 and 1048576"),
+            (1, 0, "header_rows must be between 1 and 20"),
+            (1, 4_000_000_000, "header_rows must be between 1 and 20"),
+        ] {
+            let mut c = config("kongvut-thai-province-data/districts.xlsx");
+            c.header_row = Some(header_row);
+            c.header_rows = header_rows;
+            let err = read_all(&c)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(expect), "{err}");
+        }
         let mut c = config("kongvut-thai-province-data/districts.xlsx");
         c.header_row = Some(5000);
         let err = read_all(&c)

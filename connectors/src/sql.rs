@@ -90,11 +90,21 @@ enum CursorValue {
 
 impl CursorValue {
     /// SQLite compares by storage class (every integer sorts below every text), so a
-    /// cursor is bound as the number it spells when it spells one.
-    fn for_sqlite(text: &str) -> CursorValue {
+    /// cursor of a numeric column is bound as the number it spells; a text column's
+    /// cursor stays text ("0042" must not become 42). A column of no declared type
+    /// (an expression) takes the number when the text spells one.
+    fn for_sqlite(text: &str, column_type: &str) -> CursorValue {
+        let declared = column_type.to_ascii_uppercase();
+        let numeric = ["INT", "REAL", "FLOA", "DOUB", "NUM", "DEC"]
+            .iter()
+            .any(|t| declared.contains(t));
+        let untyped = declared.is_empty() || declared == "NULL";
+        if !(numeric || untyped) {
+            return CursorValue::Text(text.to_string());
+        }
         if let Ok(i) = text.parse() {
             CursorValue::Integer(i)
-        } else if let Ok(f) = text.parse() {
+        } else if let Some(f) = text.parse::<f64>().ok().filter(|f| f.is_finite()) {
             CursorValue::Real(f)
         } else {
             CursorValue::Text(text.to_string())
@@ -303,8 +313,12 @@ impl Request {
                 let (columns, types) = self.describe(&mut conn).await?;
                 let sql = self.wrapped(&columns, |_| "?".to_string(), &types)?;
                 let mut query = sqlx::query(&sql);
-                if let Some((_, Some(after))) = &self.cursor {
-                    query = match CursorValue::for_sqlite(after) {
+                if let Some((field, Some(after))) = &self.cursor {
+                    let column_type = columns
+                        .iter()
+                        .position(|c| c == field)
+                        .map_or("", |i| types[i].as_str());
+                    query = match CursorValue::for_sqlite(after, column_type) {
                         CursorValue::Integer(i) => query.bind(i),
                         CursorValue::Real(f) => query.bind(f),
                         CursorValue::Text(t) => query.bind(t),
@@ -347,6 +361,14 @@ impl Request {
         if columns.is_empty() {
             return Err("the query returns no columns (is it a SELECT?)".into());
         }
+        // The wrapper selects columns by name, so each name must be one column.
+        for (i, name) in columns.iter().enumerate() {
+            if columns[..i].contains(name) {
+                return Err(format!(
+                    "the query returns two columns named \"{name}\"; give them distinct names with AS"
+                ));
+            }
+        }
         let types = statement
             .columns()
             .iter()
@@ -369,7 +391,8 @@ impl Request {
             .map(|c| engine.as_text(c))
             .collect::<Vec<_>>()
             .join(", ");
-        let mut sql = format!("SELECT {select} FROM ({}) AS src", self.query);
+        // Line breaks keep a trailing `--` comment in the query from hiding the rest.
+        let mut sql = format!("SELECT {select} FROM (\n{}\n) AS src", self.query);
         if let Some((field, after)) = &self.cursor {
             let Some(index) = columns.iter().position(|c| c == field) else {
                 return Err(format!(
@@ -382,7 +405,9 @@ impl Request {
                 // PostgreSQL compares only like with like: the cursor text goes back
                 // into the column's own type, which wrote it.
                 let value = match engine {
-                    Engine::Postgres => format!("CAST({} AS {})", placeholder(1), types[index]),
+                    Engine::Postgres => {
+                        format!("CAST({} AS {})", placeholder(1), pg_type(&types[index]))
+                    }
                     Engine::MySql | Engine::Sqlite => placeholder(1),
                 };
                 sql.push_str(&format!(" WHERE {column} > {value}"));
@@ -430,6 +455,21 @@ impl Request {
             return Ok(());
         }
         Ok(())
+    }
+}
+
+/// A PostgreSQL type name fit for a CAST: sqlx spells built-in types in capitals
+/// (`INT4`, `TIMESTAMPTZ`, `NUMERIC[]`), which PostgreSQL reads case-blind; any other
+/// name (an enum `"Status"`) is quoted as the identifier it is.
+fn pg_type(name: &str) -> String {
+    let built_in = name
+        .trim_end_matches("[]")
+        .chars()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == ' ');
+    if built_in {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
     }
 }
 
@@ -565,18 +605,33 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_cursors_bind_as_the_number_they_spell() {
+    fn sqlite_cursors_bind_in_the_column_type() {
+        let integer = CursorValue::for_sqlite("42", "INTEGER");
+        assert!(matches!(integer, CursorValue::Integer(42)));
         assert!(matches!(
-            CursorValue::for_sqlite("42"),
-            CursorValue::Integer(42)
-        ));
-        assert!(matches!(
-            CursorValue::for_sqlite("4.5"),
+            CursorValue::for_sqlite("4.5", "REAL"),
             CursorValue::Real(_)
         ));
         assert!(matches!(
-            CursorValue::for_sqlite("2024-01-02 03:04:05"),
+            CursorValue::for_sqlite("7", ""),
+            CursorValue::Integer(7)
+        ));
+        let padded = CursorValue::for_sqlite("0042", "TEXT");
+        assert!(matches!(padded, CursorValue::Text(t) if t == "0042"));
+        assert!(matches!(
+            CursorValue::for_sqlite("nan", "REAL"),
             CursorValue::Text(_)
         ));
+        assert!(matches!(
+            CursorValue::for_sqlite("2024-01-02 03:04:05", "DATETIME"),
+            CursorValue::Text(_)
+        ));
+    }
+
+    #[test]
+    fn postgres_type_names_are_quoted_unless_built_in() {
+        assert_eq!(pg_type("TIMESTAMPTZ"), "TIMESTAMPTZ");
+        assert_eq!(pg_type("INT4[]"), "INT4[]");
+        assert_eq!(pg_type("Status"), "\"Status\"");
     }
 }

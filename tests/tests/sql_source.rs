@@ -224,6 +224,13 @@ async fn check(engine: Engine) {
     assert_eq!(rows[0][4], "2024-01-02 03:04:05");
     assert_eq!((rows[0][5].as_str(), rows[1][5].as_str()), ("ก", ""));
 
+    // A query ending in a line comment still reads.
+    let commented = format!("{} -- every district", query.trim_end_matches(';'));
+    let (_, rows) = read(SqlConfig::new(source.url.clone(), commented), None)
+        .await
+        .expect("a commented query reads");
+    assert_eq!(rows.len(), 3);
+
     // Incremental: the database is asked only for rows past the cursor, whatever its type.
     for (field, after) in [("id", "1"), ("updated_at", "2024-01-02 03:04:05")] {
         let (_, rows) = read(
@@ -273,6 +280,11 @@ async fn check(engine: Engine) {
             SqlConfig::new(source.url.clone(), "SELECT nope FROM missing_table"),
             None,
             "the query fails",
+        ),
+        (
+            SqlConfig::new(source.url.clone(), "SELECT id, area AS id FROM dropouts"),
+            None,
+            "the query returns two columns named \"id\"",
         ),
         (
             SqlConfig::new(source.url.clone(), query),
