@@ -180,11 +180,7 @@ impl ExcelConfig {
     }
 
     fn format_error(&self, reason: String) -> SourceError {
-        SourceError::Format {
-            path: self.path.clone(),
-            format: "spreadsheet workbook",
-            reason,
-        }
+        workbook_error(&self.path, reason)
     }
 
     /// Names of the sheets to read, and whether they were chosen by `"*"` (then an
@@ -259,6 +255,15 @@ impl ExcelConfig {
             })
             .collect::<Result<Vec<_>, _>>()
             .map(|sheets| (sheets, false))
+    }
+}
+
+/// The workbook at `path` cannot be read, and why.
+fn workbook_error(path: &str, reason: String) -> SourceError {
+    SourceError::Format {
+        path: path.to_string(),
+        format: "spreadsheet workbook",
+        reason,
     }
 }
 
@@ -485,11 +490,8 @@ impl Iterator for SheetRecords {
                 }
                 Ok(Message::Failed(reason)) => {
                     self.finished = true;
-                    self.ready.push_back(Err(SourceError::Format {
-                        path: self.path.clone(),
-                        format: "spreadsheet workbook",
-                        reason,
-                    }));
+                    self.ready
+                        .push_back(Err(workbook_error(&self.path, reason)));
                 }
                 Ok(Message::Done) => {
                     self.end_sheet();
@@ -497,11 +499,8 @@ impl Iterator for SheetRecords {
                 }
                 Err(_) => {
                     self.finished = true;
-                    self.ready.push_back(Err(SourceError::Format {
-                        path: self.path.clone(),
-                        format: "spreadsheet workbook",
-                        reason: READER_CRASHED.into(),
-                    }));
+                    self.ready
+                        .push_back(Err(workbook_error(&self.path, READER_CRASHED.into())));
                 }
             }
         }
@@ -550,45 +549,66 @@ impl SheetRecords {
         self.sheet = None;
     }
 
-    /// Chooses the header among the pending rows, then releases the rows below it.
+    /// Chooses the header among the pending rows, then releases the rows below it. A
+    /// sheet that cannot have a header ends the stream with the reason; an empty sheet
+    /// chosen by `"*"` is skipped.
     fn settle_header(&mut self) {
+        let Some(chosen) = self.sheet.as_ref().map(|sheet| self.choose_header(sheet)) else {
+            return;
+        };
         let Some(sheet) = self.sheet.as_mut() else {
             return;
         };
-        let shape_error = |reason: String| SourceError::Shape {
-            path: self.path.clone(),
-            reason: format!("sheet \"{}\": {reason}", sheet.name),
-        };
-        if sheet.pending.is_empty() {
-            if !self.skip_empty_sheets {
-                self.ready
-                    .push_back(Err(shape_error("the sheet is empty".into())));
-                self.finished = true;
-            }
-            // Mark the sheet settled so later rows (none) and the end do nothing.
-            sheet.header = Some(Arc::new(Header::new(Vec::new())));
-            sheet.last_header_row = u32::MAX;
-            return;
-        }
-        let first_header_row = match self.header_row {
-            Some(first) => {
-                if !sheet.pending.iter().any(|r| r.row == first) {
-                    let used = format!(
-                        "{}-{}",
-                        sheet.pending[0].row as u64 + 1,
-                        sheet.pending[sheet.pending.len() - 1].row as u64 + 1
-                    );
-                    self.ready.push_back(Err(shape_error(format!(
-                        "header row {} is empty or outside the sheet (rows with data: {used})",
-                        first as u64 + 1
-                    ))));
+        let (first_header_row, names) = match chosen {
+            Ok(Some(header)) => header,
+            failed => {
+                if let Err(reason) = failed {
+                    self.ready.push_back(Err(SourceError::Shape {
+                        path: self.path.clone(),
+                        reason: format!("sheet \"{}\": {reason}", sheet.name),
+                    }));
                     self.finished = true;
-                    sheet.header = Some(Arc::new(Header::new(Vec::new())));
-                    sheet.last_header_row = u32::MAX;
-                    return;
                 }
-                first
+                // Mark the sheet settled so later rows and its end do nothing.
+                sheet.header = Some(Arc::new(Header::new(Vec::new())));
+                sheet.last_header_row = u32::MAX;
+                return;
             }
+        };
+        sheet.width = names.len() - usize::from(self.sheet_column.is_some());
+        sheet.header = Some(Arc::new(Header::new(names)));
+        sheet.last_header_row = first_header_row.saturating_add(self.header_rows - 1);
+        let pending = std::mem::take(&mut sheet.pending);
+        let last_header_row = sheet.last_header_row;
+        for row in pending {
+            if row.row > last_header_row {
+                let record = self.record(row);
+                self.ready.push_back(record);
+            }
+        }
+    }
+
+    /// The header's first row and its column names (the sheet column last); `None` for
+    /// an empty sheet that may be skipped; the reason when the sheet has no usable header.
+    fn choose_header(&self, sheet: &SheetState) -> Result<Option<(u32, Vec<String>)>, String> {
+        let (Some(first_row), Some(last_row)) = (sheet.pending.first(), sheet.pending.last())
+        else {
+            return if self.skip_empty_sheets {
+                Ok(None)
+            } else {
+                Err("the sheet is empty".into())
+            };
+        };
+        let first_header_row = match self.header_row {
+            Some(first) if !sheet.pending.iter().any(|r| r.row == first) => {
+                return Err(format!(
+                    "header row {} is empty or outside the sheet (rows with data: {}-{})",
+                    first as u64 + 1,
+                    first_row.row as u64 + 1,
+                    last_row.row as u64 + 1
+                ));
+            }
+            Some(first) => first,
             None => find_header(
                 &sheet.pending,
                 self.header_rows,
@@ -602,29 +622,15 @@ impl SheetRecords {
             self.header_rows,
             sheet.merges.as_deref(),
         );
-        sheet.width = names.len();
         if let Some(column) = &self.sheet_column {
             if names.iter().any(|n| n.trim() == column) {
-                self.ready.push_back(Err(shape_error(format!(
+                return Err(format!(
                     "sheet_column \"{column}\" is also a column of the header; give it another name"
-                ))));
-                self.finished = true;
-                sheet.header = Some(Arc::new(Header::new(Vec::new())));
-                sheet.last_header_row = u32::MAX;
-                return;
+                ));
             }
             names.push(column.clone());
         }
-        sheet.header = Some(Arc::new(Header::new(names)));
-        sheet.last_header_row = first_header_row.saturating_add(self.header_rows - 1);
-        let pending = std::mem::take(&mut sheet.pending);
-        let last_header_row = sheet.last_header_row;
-        for row in pending {
-            if row.row > last_header_row {
-                let record = self.record(row);
-                self.ready.push_back(record);
-            }
-        }
+        Ok(Some((first_header_row, names)))
     }
 
     fn record(&self, row: RawRow) -> Result<SourceItem, SourceError> {

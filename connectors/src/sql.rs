@@ -282,7 +282,7 @@ impl Request {
                 let options = PgConnectOptions::from_str(&self.url).map_err(connect_error)?;
                 let mut conn: PgConnection = self.connect(options.connect()).await?;
                 let (columns, types) = self.describe(&mut conn).await?;
-                let sql = self.wrapped(&columns, |_| "$1".to_string(), &types)?;
+                let sql = self.wrapped(&columns, &types)?;
                 let mut query = sqlx::query(&sql);
                 if let Some((_, Some(after))) = &self.cursor {
                     query = query.bind(after.clone());
@@ -294,7 +294,7 @@ impl Request {
                 let options = MySqlConnectOptions::from_str(&self.url).map_err(connect_error)?;
                 let mut conn: MySqlConnection = self.connect(options.connect()).await?;
                 let (columns, types) = self.describe(&mut conn).await?;
-                let sql = self.wrapped(&columns, |_| "?".to_string(), &types)?;
+                let sql = self.wrapped(&columns, &types)?;
                 let mut query = sqlx::query(&sql);
                 if let Some((_, Some(after))) = &self.cursor {
                     query = query.bind(after.clone());
@@ -311,7 +311,7 @@ impl Request {
                     .create_if_missing(false);
                 let mut conn: SqliteConnection = self.connect(options.connect()).await?;
                 let (columns, types) = self.describe(&mut conn).await?;
-                let sql = self.wrapped(&columns, |_| "?".to_string(), &types)?;
+                let sql = self.wrapped(&columns, &types)?;
                 let mut query = sqlx::query(&sql);
                 if let Some((field, Some(after))) = &self.cursor {
                     let column_type = columns
@@ -379,12 +379,7 @@ impl Request {
 
     /// The query wrapped to return text, and for an incremental run only the rows past
     /// the cursor, in cursor order.
-    fn wrapped(
-        &self,
-        columns: &[String],
-        placeholder: impl Fn(usize) -> String,
-        types: &[String],
-    ) -> Result<String, String> {
+    fn wrapped(&self, columns: &[String], types: &[String]) -> Result<String, String> {
         let engine = self.engine;
         let select = columns
             .iter()
@@ -406,9 +401,9 @@ impl Request {
                 // into the column's own type, which wrote it.
                 let value = match engine {
                     Engine::Postgres => {
-                        format!("CAST({} AS {})", placeholder(1), pg_type(&types[index]))
+                        format!("CAST($1 AS {})", pg_type(&types[index]))
                     }
-                    Engine::MySql | Engine::Sqlite => placeholder(1),
+                    Engine::MySql | Engine::Sqlite => "?".to_string(),
                 };
                 sql.push_str(&format!(" WHERE {column} > {value}"));
             }
