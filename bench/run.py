@@ -48,8 +48,7 @@ def pg_database(admin_url, name):
     return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
-HUB_COLUMNS = ("indicator, area_code, school_code, period, breakdown, value, source_file, "
-               "source_sheet, source_row, run_id, connector, loaded_at")
+HUB_COLUMNS = ("indicator, area_code, school_code, period, breakdown, value, source, source_row, run_id, connector")
 
 
 def copy_into_hub_table(pg_url, work):

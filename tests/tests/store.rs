@@ -2,7 +2,7 @@
 //! do, a re-load changes nothing, a dropped load leaves the previous data, pages hold.
 
 use abe_schema::{Reject, SourcePosition, Target};
-use abe_store::{AreaFilter, ObservationFilter, Param, RunOutcome, StagedRow, Store};
+use abe_store::{AreaFilter, ObservationFilter, Param, RunOutcome, RunSource, StagedRow, Store};
 use abe_tests::{both_backends, postgres_skipped, Backend, TestDb};
 use chrono::Utc;
 
@@ -13,8 +13,7 @@ fn area(code: &str, level: &str, parent: Option<&str>, name: &str) -> StagedRow 
         Param::from(parent),
         Param::from(name),
         Param::Text(None),
-        Param::from("areas.csv"),
-        Param::Text(None),
+        Param::from(0i64),
         Param::from(1i64),
     ])
 }
@@ -27,8 +26,7 @@ fn observation(area: &str, period: &str, value: f64, row: i64) -> StagedRow {
         Param::from(period),
         Param::from("sex=female"),
         Param::from(value),
-        Param::from("obs.csv"),
-        Param::Text(None),
+        Param::from(0i64),
         Param::from(row),
     ])
 }
@@ -49,8 +47,15 @@ async fn load(
         .await
         .expect("begin");
     load.stage(rows).await.expect("stage");
-    let counts = load.merge(full_refresh, Utc::now()).await.expect("merge");
-    load.commit_run(run_id, &RunOutcome::default(), Utc::now())
+    let counts = load.merge(full_refresh).await.expect("merge");
+    let outcome = RunOutcome {
+        sources: vec![RunSource {
+            file: format!("{connector}.csv"),
+            sheet: None,
+        }],
+        ..RunOutcome::default()
+    };
+    load.commit_run(run_id, &outcome, Utc::now())
         .await
         .expect("commit");
     counts
@@ -218,7 +223,7 @@ both_backends!(
             (Backend::Sqlite, Ok(())) => direct,
             (_, other) => panic!("unexpected {other:?}"),
         };
-        let counts = load.merge(true, Utc::now()).await.expect("merge");
+        let counts = load.merge(true).await.expect("merge");
         load.commit_run(run_id, &RunOutcome::default(), Utc::now())
             .await
             .expect("commit");
@@ -289,7 +294,7 @@ both_backends!(
                 .stage(&[observation("9011", "2023", 9.0, 2)])
                 .await
                 .expect("stage");
-            failing.merge(true, Utc::now()).await.expect("merge");
+            failing.merge(true).await.expect("merge");
             // Dropped without commit, as when a run fails or the process dies.
         }
         let outcome = RunOutcome {
@@ -413,5 +418,87 @@ both_backends!(
             .remove(0);
         assert_eq!(run.status, "failed");
         assert!(run.error.unwrap_or_default().contains("interrupted"));
+    }
+);
+
+both_backends!(
+    observation_pages_follow_the_key_and_carry_their_sources,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        seed_areas(&store).await;
+        let run_id = store
+            .start_run("book", "manual", Utc::now())
+            .await
+            .expect("run");
+        let mut load = store
+            .begin_load(Target::Observations, "book", run_id)
+            .await
+            .expect("begin");
+        // Two sheets of one workbook: source 0 and source 1 of the run.
+        let rows: Vec<StagedRow> = (0..25)
+            .map(|i| {
+                let mut row = observation(
+                    ["9011", "9001"][i % 2],
+                    &format!("{}", 2000 + i),
+                    i as f64,
+                    i as i64 + 2,
+                );
+                row.0[6] = Param::from((i % 2) as i64);
+                row
+            })
+            .collect();
+        load.stage(&rows).await.expect("stage");
+        load.merge(true).await.expect("merge");
+        let finished = Utc::now();
+        let outcome = RunOutcome {
+            sources: ["2565", "2566"]
+                .map(|sheet| RunSource {
+                    file: "book.xlsx".into(),
+                    sheet: Some(sheet.into()),
+                })
+                .to_vec(),
+            ..RunOutcome::default()
+        };
+        load.commit_run(run_id, &outcome, finished)
+            .await
+            .expect("commit");
+
+        let filter = ObservationFilter::default();
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store
+                .observations(&filter, after.clone(), 10)
+                .await
+                .expect("page");
+            assert_eq!(page.total_count, 25);
+            for o in &page.items {
+                let sheet = if o.area_code == "9011" {
+                    "2565"
+                } else {
+                    "2566"
+                };
+                assert_eq!(
+                    (o.source_file.as_str(), o.source_sheet.as_deref(), o.run_id),
+                    ("book.xlsx", Some(sheet), run_id)
+                );
+                assert_eq!(o.loaded_at.timestamp_millis(), finished.timestamp_millis());
+            }
+            after = page.items.last().map(|o| o.key());
+            seen.extend(
+                page.items
+                    .iter()
+                    .map(|o| (o.area_code.clone(), o.period.clone())),
+            );
+            if !page.has_next_page {
+                break;
+            }
+        }
+        let mut expected: Vec<(String, String)> = (0..25)
+            .map(|i| (["9011", "9001"][i % 2].to_string(), format!("{}", 2000 + i)))
+            .collect();
+        expected.sort();
+        assert_eq!(seen, expected, "every row once, in key order");
     }
 );

@@ -2,7 +2,7 @@
 
 use crate::error::ErrorCode;
 use abe_store::Page;
-use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields, OpaqueCursor};
 use async_graphql::{OutputType, Result, SimpleObject};
 
 /// Page size when a client does not say.
@@ -55,6 +55,16 @@ pub fn page_args<A>(
 /// Parses an integer cursor.
 pub fn int_cursor(cursor: &str) -> Option<i64> {
     cursor.parse().ok()
+}
+
+/// Parses an opaque cursor made by [`encode_key`].
+pub fn key_cursor<K: serde::de::DeserializeOwned + serde::Serialize>(cursor: &str) -> Option<K> {
+    OpaqueCursor::<K>::decode_cursor(cursor).ok().map(|c| c.0)
+}
+
+/// Encodes a composite sort key as an opaque cursor (base64 of its JSON).
+pub fn encode_key<K: serde::de::DeserializeOwned + serde::Serialize>(key: K) -> String {
+    OpaqueCursor(key).encode_cursor()
 }
 
 /// Parses a text cursor.

@@ -1,7 +1,8 @@
 //! The indicator catalogue and the observations that give indicators their values.
 
 use crate::areas::{Area, AreaLevel, School};
-use crate::connection::{connection, int_cursor, page_args, text_cursor, Conn};
+use crate::connection::encode_key;
+use crate::connection::{connection, key_cursor, page_args, text_cursor, Conn};
 use crate::connectors::Run;
 use crate::error::{corrupt, internal, ErrorCode};
 use crate::{loaders::Loaders, store};
@@ -157,7 +158,8 @@ impl Provenance {
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct Observation {
-    /// Row id.
+    /// Row id: the natural key (indicator, area, period, breakdown, school, connector),
+    /// opaque.
     pub id: ID,
     /// Period, e.g. `2023`.
     pub period: String,
@@ -178,7 +180,7 @@ pub struct Observation {
 impl From<ObservationRecord> for Observation {
     fn from(r: ObservationRecord) -> Self {
         Observation {
-            id: ID(r.id.to_string()),
+            id: ID(encode_key(r.key())),
             period: r.period,
             value: r.value,
             breakdown: Breakdown::decode(&r.breakdown)
@@ -288,7 +290,7 @@ impl ObservationQuery {
             .transpose()
     }
 
-    /// Observations, in load order.
+    /// Observations, ordered by indicator, area, period, breakdown, school and connector.
     async fn observations(
         &self,
         ctx: &Context<'_>,
@@ -296,7 +298,7 @@ impl ObservationQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Conn<Observation>> {
-        let args = page_args(first, after, int_cursor)?;
+        let args = page_args(first, after, key_cursor)?;
         let f = filter.unwrap_or_default();
         let run_id = match f.run_id {
             Some(id) => Some(
@@ -324,7 +326,7 @@ impl ObservationQuery {
         connection(
             page,
             had,
-            |o| o.id.to_string(),
+            |o| encode_key(o.key()),
             |o| Ok(Observation::from(o)),
         )
     }

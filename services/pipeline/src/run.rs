@@ -8,7 +8,7 @@ use abe_connectors::mapping::{MappedRow, Mapping, RefData};
 use abe_connectors::{Header, SourceItem};
 use abe_schema::thai::AreaNames;
 use abe_schema::{Reject, RunCounts, SourcePosition, Target};
-use abe_store::{Param, RunOutcome, StagedRow, Store, StoreError};
+use abe_store::{Param, RunOutcome, RunSource, StagedRow, Store, StoreError};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -256,23 +256,17 @@ impl Pipeline {
             self.store.begin_load(def.target, &def.name, run_id).await
         };
         let mut load = begun.map_err(|e| Some(e.to_string()))?;
-        let mut stage_error = None;
-        let mut staged_rows = 0usize;
-        while let Some(batch) = receiver.recv().await {
-            staged_rows += batch.len();
-            match load.stage(&batch).await {
-                Ok(()) => {}
-                Err(StoreError::DuplicateKey) => {
-                    drop(receiver);
-                    let _ = reader.await;
-                    return Err(None);
-                }
-                Err(e) => {
-                    stage_error = Some(e.to_string());
-                    break;
-                }
+        let batches = futures::stream::poll_fn(|cx| receiver.poll_recv(cx));
+        let stage_error = match load.stage_all(batches).await {
+            Ok(()) => None,
+            Err(StoreError::DuplicateKey) => {
+                drop(receiver);
+                let _ = reader.await;
+                return Err(None);
             }
-        }
+            Err(e) => Some(e.to_string()),
+        };
+        let staged_rows = load.staged_rows();
         drop(receiver);
         let read = match reader.await {
             Ok(result) => result,
@@ -291,6 +285,7 @@ impl Pipeline {
             outcome.cursor = summary.cursor.clone();
         }
         outcome.rejects = summary.rejects;
+        outcome.sources = summary.sources.list;
         outcome.read_ms = started.elapsed().as_millis() as u64;
         // A staging error stops the reader too; report the cause, not the symptom.
         if let Some(e) = stage_error.or(read_error) {
@@ -319,7 +314,7 @@ impl Pipeline {
         }
         let load_started = Instant::now();
         let counts = load
-            .merge(full_refresh, chrono::Utc::now())
+            .merge(full_refresh)
             .await
             .map_err(|e| Some(e.to_string()))?;
         outcome.counts.inserted = counts.inserted;
@@ -356,6 +351,37 @@ struct ReadSummary {
     read: u64,
     rejected: u64,
     rejects: Vec<Reject>,
+    sources: Sources,
+}
+
+/// The files and sheets a run reads, numbered in the order they first appear.
+#[derive(Default)]
+struct Sources {
+    list: Vec<RunSource>,
+    numbers: HashMap<RunSource, i64>,
+}
+
+impl Sources {
+    /// The number of `position`'s file and sheet, given one on first sight.
+    fn number(&mut self, position: &SourcePosition) -> i64 {
+        // Records come in runs of one file and sheet: check the latest first.
+        if let Some(last) = self.list.last() {
+            if last.file == position.file && last.sheet == position.sheet {
+                return self.list.len() as i64 - 1;
+            }
+        }
+        let source = RunSource {
+            file: position.file.clone(),
+            sheet: position.sheet.clone(),
+        };
+        if let Some(&n) = self.numbers.get(&source) {
+            return n;
+        }
+        let n = self.list.len() as i64;
+        self.numbers.insert(source.clone(), n);
+        self.list.push(source);
+        n
+    }
 }
 
 impl ReadSummary {
@@ -463,8 +489,7 @@ fn read_source(
             summary.read += 1;
             match mapped.and_then(|row| checker.check(row, &record.position)) {
                 Ok(mut values) => {
-                    values.push(Param::from(record.position.file.as_str()));
-                    values.push(Param::from(record.position.sheet.clone()));
+                    values.push(Param::Int(Some(summary.sources.number(&record.position))));
                     values.push(Param::from(record.position.row.map(|r| r as i64)));
                     batch.push(StagedRow(values));
                 }

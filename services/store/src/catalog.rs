@@ -39,6 +39,18 @@ pub struct RunOutcome {
     pub cursor: Option<String>,
     /// Rejects to keep.
     pub rejects: Vec<Reject>,
+    /// The files (and sheets) the run's rows came from; a [`StagedRow`](crate::StagedRow)'s
+    /// source number is a position in this list.
+    pub sources: Vec<RunSource>,
+}
+
+/// A file, URL or sheet a run read rows from, stored once per run rather than per row.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RunSource {
+    /// File path or URL.
+    pub file: String,
+    /// Sheet of a workbook.
+    pub sheet: Option<String>,
 }
 
 /// A run keeps at most this many rejects; the count says how many there were.
@@ -216,6 +228,32 @@ impl Load {
         now: DateTime<Utc>,
     ) -> Result<()> {
         write_outcome(self.tx(), run_id, RunStatus::Succeeded, outcome, now).await?;
+        for (chunk_start, chunk) in outcome
+            .sources
+            .chunks(200)
+            .enumerate()
+            .map(|(i, c)| (i * 200, c))
+        {
+            let mut sql =
+                String::from("INSERT INTO run_sources (run_id, source, file, sheet) VALUES ");
+            let mut values = Vec::with_capacity(chunk.len() * 4);
+            for (i, source) in chunk.iter().enumerate() {
+                let b = i * 4;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4));
+                values.extend(params![
+                    run_id,
+                    (chunk_start + i) as i64,
+                    &source.file,
+                    source.sheet.clone()
+                ]);
+            }
+            self.tx()
+                .execute(&sql, &values, "recording the run's sources")
+                .await?;
+        }
         self.commit().await
     }
 }

@@ -8,7 +8,7 @@ mod load;
 mod params;
 mod queries;
 
-pub use catalog::{ConnectorSpec, RunOutcome, MAX_STORED_REJECTS};
+pub use catalog::{ConnectorSpec, RunOutcome, RunSource, MAX_STORED_REJECTS};
 pub use load::{Load, LoadCounts, StagedRow};
 pub use params::Param;
 pub use queries::*;

@@ -24,7 +24,8 @@ pub struct LoadCounts {
 }
 
 /// One row to stage: the target's key and value columns, in [`TargetTable`] order,
-/// then the source position (file, sheet, row).
+/// then the source position: the source's number in the run (see
+/// [`RunOutcome::sources`](crate::RunOutcome::sources)) and the row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StagedRow(pub Vec<Param>);
 
@@ -103,7 +104,7 @@ fn table_of(target: Target) -> &'static TargetTable {
     }
 }
 
-const POSITION_COLUMNS: [&str; 3] = ["source_file", "source_sheet", "source_row"];
+const POSITION_COLUMNS: [&str; 2] = ["source", "source_row"];
 
 /// A transaction on either backend.
 pub(crate) enum Tx {
@@ -223,9 +224,7 @@ impl Store {
             .zip(table.types)
             .map(|(c, t)| format!("{c} {t}"))
             .collect();
-        columns.extend(
-            ["source_file TEXT", "source_sheet TEXT", "source_row BIGINT"].map(String::from),
-        );
+        columns.extend(["source BIGINT", "source_row BIGINT"].map(String::from));
         columns.push("seq BIGINT".into());
         let key_list = table.key.join(", ");
         match tx.backend() {
@@ -267,7 +266,7 @@ impl Store {
             run_id,
             staged_rows: 0,
             first_load,
-            direct_since: direct.then(chrono::Utc::now),
+            direct,
         })
     }
 }
@@ -280,23 +279,51 @@ pub struct Load {
     run_id: i64,
     staged_rows: i64,
     first_load: bool,
-    /// Set when rows go straight into the target (PostgreSQL first loads): the time
-    /// written as `loaded_at`.
-    direct_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Rows go straight into the target (first loads of a connector), not into staging.
+    direct: bool,
 }
 
 /// SQLite binds at most 32,766 parameters per statement; stay well below.
 const SQLITE_ROWS_PER_INSERT: usize = 400;
 
 impl Load {
-    /// Adds rows to the staging table. A key staged twice keeps the later row.
+    /// Rows staged so far (a key given twice counts twice).
+    pub fn staged_rows(&self) -> u64 {
+        self.staged_rows as u64
+    }
+
+    /// Stages every batch `batches` yields, in order, until it ends.
+    ///
+    /// On PostgreSQL a first load streams all batches through one `COPY` into the
+    /// target, so the server inserts one batch while the next is being mapped; a key the
+    /// source repeats then fails the whole load with [`StoreError::DuplicateKey`] when
+    /// the stream ends (PostgreSQL reports a COPY's error at its end).
+    pub async fn stage_all(
+        &mut self,
+        batches: impl futures::Stream<Item = Vec<StagedRow>>,
+    ) -> Result<()> {
+        use futures::StreamExt;
+        if let (Tx::Postgres(tx), true) = (&mut self.tx, self.direct) {
+            let rows =
+                copy_into_target(tx, self.table, self.run_id, &self.connector, batches).await?;
+            self.staged_rows += rows;
+            return Ok(());
+        }
+        futures::pin_mut!(batches);
+        while let Some(batch) = batches.next().await {
+            self.stage(&batch).await?;
+        }
+        Ok(())
+    }
+
+    /// Adds rows to the staging table (or, for a first load on SQLite, to the target).
+    /// A key staged twice keeps the later row.
     pub async fn stage(&mut self, rows: &[StagedRow]) -> Result<()> {
         let width = self.table.key.len() + self.table.values.len() + POSITION_COLUMNS.len() + 1;
         match &mut self.tx {
-            Tx::Sqlite(_) if self.direct_since.is_some() => {
+            Tx::Sqlite(_) if self.direct => {
                 let t = self.table;
-                let mut columns = t.row_columns();
-                columns.extend(["run_id", "connector", "loaded_at"]);
+                let columns = t.row_columns();
                 let updates: Vec<String> = t
                     .values
                     .iter()
@@ -306,22 +333,24 @@ impl Load {
                 let conflict: Vec<&str> =
                     t.key.iter().chain(["connector"].iter()).copied().collect();
                 let row_marks = format!("({})", vec!["?"; columns.len()].join(", "));
-                let loaded_at = Param::Time(self.direct_since.unwrap_or_else(chrono::Utc::now));
                 for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
+                    // The run and connector are bound once, not once per row. (`WHERE
+                    // TRUE` tells SQLite's parser the ON CONFLICT belongs to the INSERT.)
                     let sql = format!(
-                        "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
-                        t.table,
-                        columns.join(", "),
-                        vec![row_marks.as_str(); chunk.len()].join(", "),
-                        conflict.join(", "),
-                        updates.join(", ")
+                        "INSERT INTO {table} ({columns}, run_id, connector) \
+                         SELECT *, ?, ? FROM (VALUES {rows}) WHERE TRUE \
+                         ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
+                        table = t.table,
+                        columns = columns.join(", "),
+                        rows = vec![row_marks.as_str(); chunk.len()].join(", "),
+                        conflict = conflict.join(", "),
+                        updates = updates.join(", ")
                     );
-                    let mut params = Vec::with_capacity(chunk.len() * columns.len());
+                    let mut params = Vec::with_capacity(2 + chunk.len() * columns.len());
+                    params.push(Param::Int(Some(self.run_id)));
+                    params.push(Param::Text(Some(self.connector.clone())));
                     for row in chunk {
                         params.extend(row.0.iter().cloned());
-                        params.push(Param::Int(Some(self.run_id)));
-                        params.push(Param::Text(Some(self.connector.clone())));
-                        params.push(loaded_at.clone());
                     }
                     self.staged_rows += chunk.len() as i64;
                     self.tx.execute(&sql, &params, "loading rows").await?;
@@ -359,45 +388,10 @@ impl Load {
                     self.tx.execute(&sql, &params, "staging rows").await?;
                 }
             }
-            Tx::Postgres(tx) if self.direct_since.is_some() => {
-                let t = self.table;
-                let columns = t.row_columns();
-                let statement = format!(
-                    "COPY {} ({}, run_id, connector, loaded_at) FROM STDIN",
-                    t.table,
-                    columns.join(", ")
-                );
-                let mut constant = String::new();
-                for param in [
-                    Param::Int(Some(self.run_id)),
-                    Param::Text(Some(self.connector.clone())),
-                    Param::Time(self.direct_since.unwrap_or_else(chrono::Utc::now)),
-                ] {
-                    constant.push('\t');
-                    write_copy_value(&mut constant, &param);
-                }
-                let mut buffer = String::with_capacity(rows.len() * 96);
-                for row in rows {
-                    for (i, param) in row.0.iter().enumerate() {
-                        if i > 0 {
-                            buffer.push('\t');
-                        }
-                        write_copy_value(&mut buffer, param);
-                    }
-                    buffer.push_str(&constant);
-                    buffer.push('\n');
-                }
-                self.staged_rows += rows.len() as i64;
-                let mut copy = tx
-                    .copy_in_raw(&statement)
-                    .await
-                    .map_err(duplicate_or("starting COPY into the target"))?;
-                copy.send(buffer.as_bytes())
-                    .await
-                    .map_err(duplicate_or("sending rows to COPY"))?;
-                copy.finish()
-                    .await
-                    .map_err(duplicate_or("finishing COPY into the target"))?;
+            Tx::Postgres(tx) if self.direct => {
+                let batch = futures::stream::iter([rows.to_vec()]);
+                self.staged_rows +=
+                    copy_into_target(tx, self.table, self.run_id, &self.connector, batch).await?;
             }
             Tx::Postgres(tx) => {
                 let mut copy = tx
@@ -427,12 +421,8 @@ impl Load {
 
     /// Merges the staged rows into the target; with `full_refresh`, rows of this
     /// connector that were not staged are deleted. Returns the counts.
-    pub async fn merge(
-        &mut self,
-        full_refresh: bool,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<LoadCounts> {
-        if self.direct_since.is_some() {
+    pub async fn merge(&mut self, full_refresh: bool) -> Result<LoadCounts> {
+        if self.direct {
             let staged = self.staged_rows as u64;
             let inserted = match self.tx.backend() {
                 // The unique index let no key repeat.
@@ -483,16 +473,15 @@ impl Load {
                 "counting staged rows",
             )
             .await? as u64;
-        // $1 run id, $2 connector, and for connector-owned rows $3 the load time; every
-        // statement uses each parameter it is given, as PostgreSQL requires.
-        let mut params: Vec<Param> = vec![
+        // $1 run id, $2 connector; every statement uses each parameter it is given, as
+        // PostgreSQL requires.
+        let params: Vec<Param> = vec![
             Param::Int(Some(self.run_id)),
             Param::Text(Some(self.connector.clone())),
         ];
         let mut key_match: Vec<String> = t.key.iter().map(|k| format!("t.{k} = s.{k}")).collect();
         if t.scoped {
             key_match.push("t.connector = $2".into());
-            params.push(Param::Time(now));
         }
         let key_match = key_match.join(" AND ");
         let distinct = |v: &str| match backend {
@@ -506,7 +495,6 @@ impl Load {
         sets.push("run_id = $1".into());
         if t.scoped {
             sets.extend(POSITION_COLUMNS.iter().map(|c| format!("{c} = s.{c}")));
-            sets.push("loaded_at = $3".into());
         } else {
             sets.push("connector = $2".into());
         }
@@ -532,8 +520,6 @@ impl Load {
         if t.scoped {
             columns.extend(POSITION_COLUMNS);
             selected.extend(POSITION_COLUMNS.iter().map(|c| format!("s.{c}")));
-            columns.push("loaded_at");
-            selected.push("$3".into());
         }
         let insert = format!(
             "INSERT INTO {table} ({columns}) SELECT {selected} FROM {source} AS s \
@@ -602,6 +588,56 @@ impl Load {
     pub async fn commit(self) -> Result<()> {
         self.tx.commit("committing the load").await
     }
+}
+
+/// Streams batches through one COPY into the target table (PostgreSQL first loads);
+/// returns the rows sent.
+async fn copy_into_target(
+    tx: &mut Transaction<'static, Postgres>,
+    t: &TargetTable,
+    run_id: i64,
+    connector: &str,
+    batches: impl futures::Stream<Item = Vec<StagedRow>>,
+) -> Result<i64> {
+    use futures::StreamExt;
+    futures::pin_mut!(batches);
+    let statement = format!(
+        "COPY {} ({}, run_id, connector) FROM STDIN",
+        t.table,
+        t.row_columns().join(", ")
+    );
+    // The run and connector end every line.
+    let mut constant = String::from("\t");
+    write_copy_value(&mut constant, &Param::Int(Some(run_id)));
+    constant.push('\t');
+    write_copy_value(&mut constant, &Param::Text(Some(connector.to_string())));
+    constant.push('\n');
+    let mut copy = tx
+        .copy_in_raw(&statement)
+        .await
+        .map_err(duplicate_or("starting COPY into the target"))?;
+    let mut buffer = String::new();
+    let mut sent = 0;
+    while let Some(batch) = batches.next().await {
+        buffer.clear();
+        for row in &batch {
+            for (i, param) in row.0.iter().enumerate() {
+                if i > 0 {
+                    buffer.push('\t');
+                }
+                write_copy_value(&mut buffer, param);
+            }
+            buffer.push_str(&constant);
+        }
+        sent += batch.len() as i64;
+        copy.send(buffer.as_bytes())
+            .await
+            .map_err(duplicate_or("sending rows to COPY"))?;
+    }
+    copy.finish()
+        .await
+        .map_err(duplicate_or("finishing COPY into the target"))?;
+    Ok(sent)
 }
 
 /// Maps a unique violation to [`StoreError::DuplicateKey`], anything else to a

@@ -100,8 +100,6 @@ pub struct ThresholdRecord {
 /// An observation row with its provenance.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ObservationRecord {
-    /// Row id.
-    pub id: i64,
     /// Connector that loaded it.
     pub connector: String,
     /// Indicator code.
@@ -124,9 +122,66 @@ pub struct ObservationRecord {
     pub source_sheet: Option<String>,
     /// Source row.
     pub source_row: Option<i64>,
-    /// When the value was last written.
+    /// When the value was last written: the end of the run that wrote it.
     pub loaded_at: DateTime<Utc>,
 }
+
+impl ObservationRecord {
+    /// The row's natural key, which orders observation lists.
+    pub fn key(&self) -> ObservationKey {
+        ObservationKey {
+            indicator: self.indicator.clone(),
+            area_code: self.area_code.clone(),
+            period: self.period.clone(),
+            breakdown: self.breakdown.clone(),
+            school_code: self.school_code.clone(),
+            connector: self.connector.clone(),
+        }
+    }
+}
+
+/// The natural key of an observation, in the order of its unique index.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ObservationKey {
+    /// Indicator code.
+    pub indicator: String,
+    /// Area code.
+    pub area_code: String,
+    /// Period.
+    pub period: String,
+    /// Canonical breakdown.
+    pub breakdown: String,
+    /// School code, empty for area observations.
+    pub school_code: String,
+    /// Connector that loaded it.
+    pub connector: String,
+}
+
+impl ObservationKey {
+    fn params(self) -> Vec<Param> {
+        [
+            self.indicator,
+            self.area_code,
+            self.period,
+            self.breakdown,
+            self.school_code,
+            self.connector,
+        ]
+        .into_iter()
+        .map(Param::from)
+        .collect()
+    }
+}
+
+/// The columns of [`ObservationKey`], in its order.
+const OBSERVATION_KEY: [&str; 6] = [
+    "o.indicator",
+    "o.area_code",
+    "o.period",
+    "o.breakdown",
+    "o.school_code",
+    "o.connector",
+];
 
 /// A connector row.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -295,17 +350,18 @@ impl Where {
 pub const MAX_PAGE: usize = 1000;
 
 impl Store {
-    /// A page of `from` rows matching `filter`, ordered by `key` (unique), after
-    /// `after` (a key value), `first` rows at most.
+    /// A page of `from` rows matching `filter`, ordered by the columns of `key` (unique
+    /// together), after `after` (a value per key column; none for the first page),
+    /// `first` rows at most.
     #[allow(clippy::too_many_arguments)]
     async fn page<T: AnyRow>(
         &self,
         columns: &str,
         from: &str,
         mut filter: Where,
-        key: &str,
+        key: &[&str],
         descending: bool,
-        after: Option<Param>,
+        after: Vec<Param>,
         first: usize,
         what: &str,
     ) -> Result<Page<T>> {
@@ -316,17 +372,25 @@ impl Store {
                 what,
             )
             .await?;
-        if let Some(after) = after {
+        if !after.is_empty() {
+            // A row value comparison: both databases walk the key's index from there.
+            let marks = vec!["?"; after.len()].join(", ");
             filter.push(
-                &format!("{key} {} ?", if descending { "<" } else { ">" }),
-                [after],
+                &format!(
+                    "({}) {} ({marks})",
+                    key.join(", "),
+                    if descending { "<" } else { ">" }
+                ),
+                after,
             );
         }
         let first = first.min(MAX_PAGE);
+        let direction = if descending { " DESC" } else { "" };
+        let order: Vec<String> = key.iter().map(|k| format!("{k}{direction}")).collect();
         let sql = format!(
-            "SELECT {columns} FROM {from} WHERE {} ORDER BY {key} {} LIMIT {}",
+            "SELECT {columns} FROM {from} WHERE {} ORDER BY {} LIMIT {}",
             filter.sql(),
-            if descending { "DESC" } else { "ASC" },
+            order.join(", "),
             first + 1
         );
         let mut items: Vec<T> = self.fetch_all(&sql, filter.params, what).await?;
@@ -361,9 +425,9 @@ impl Store {
             columns,
             "areas",
             w,
-            "code",
+            &["code"],
             false,
-            after.map(Param::from),
+            after.map(Param::from).into_iter().collect(),
             first,
             "listing areas",
         )
@@ -404,9 +468,9 @@ impl Store {
             columns,
             "schools",
             w,
-            "code",
+            &["code"],
             false,
-            after.map(Param::from),
+            after.map(Param::from).into_iter().collect(),
             first,
             "listing schools",
         )
@@ -428,9 +492,9 @@ impl Store {
             "code, name_th, name_en, kind",
             "agencies",
             w,
-            "code",
+            &["code"],
             false,
-            after.map(Param::from),
+            after.map(Param::from).into_iter().collect(),
             first,
             "listing agencies",
         )
@@ -454,9 +518,9 @@ impl Store {
             columns,
             "indicators",
             w,
-            "code",
+            &["code"],
             false,
-            after.map(Param::from),
+            after.map(Param::from).into_iter().collect(),
             first,
             "listing indicators",
         )
@@ -471,49 +535,53 @@ impl Store {
         self.fetch_all(&sql, w.params, "listing thresholds").await
     }
 
-    /// Observations matching `filter`, by id.
+    /// Observations matching `filter`, in the order of their natural key.
     pub async fn observations(
         &self,
         filter: &ObservationFilter,
-        after: Option<i64>,
+        after: Option<ObservationKey>,
         first: usize,
     ) -> Result<Page<ObservationRecord>> {
         let mut w = Where::default();
         if let Some(indicators) = &filter.indicators {
-            w.push_in("indicator", indicators);
+            w.push_in("o.indicator", indicators);
         }
         if let Some(area) = &filter.area {
             // DOPA codes are prefix-hierarchical: 90 > 9001 > 900101.
             w.push(
-                "area_code LIKE ?",
+                "o.area_code LIKE ?",
                 [Param::from(format!("{}%", like_escape(area)))],
             );
         }
         if let Some(school) = &filter.school {
-            w.push("school_code = ?", [Param::from(school)]);
+            w.push("o.school_code = ?", [Param::from(school)]);
         }
         if let Some(periods) = &filter.periods {
-            w.push_in("period", periods);
+            w.push_in("o.period", periods);
         }
         if let Some(breakdown) = &filter.breakdown {
-            w.push("breakdown = ?", [Param::from(breakdown)]);
+            w.push("o.breakdown = ?", [Param::from(breakdown)]);
         }
         if let Some(connector) = &filter.connector {
-            w.push("connector = ?", [Param::from(connector)]);
+            w.push("o.connector = ?", [Param::from(connector)]);
         }
         if let Some(run_id) = filter.run_id {
-            w.push("run_id = ?", [Param::from(run_id)]);
+            w.push("o.run_id = ?", [Param::from(run_id)]);
         }
-        let columns =
-            "id, connector, indicator, area_code, school_code, period, breakdown, value, run_id, \
-                       source_file, source_sheet, source_row, loaded_at";
+        // The file, sheet and load time are the run's, looked up for the page's rows only.
+        let columns = "o.connector, o.indicator, o.area_code, o.school_code, o.period, \
+             o.breakdown, o.value, o.run_id, \
+             COALESCE((SELECT s.file FROM run_sources AS s WHERE s.run_id = o.run_id AND s.source = o.source), '') AS source_file, \
+             (SELECT s.sheet FROM run_sources AS s WHERE s.run_id = o.run_id AND s.source = o.source) AS source_sheet, \
+             o.source_row, \
+             (SELECT COALESCE(r.finished_at, r.started_at) FROM runs AS r WHERE r.id = o.run_id) AS loaded_at";
         self.page(
             columns,
-            "observations",
+            "observations AS o",
             w,
-            "id",
+            &OBSERVATION_KEY,
             false,
-            after.map(Param::from),
+            after.map(ObservationKey::params).unwrap_or_default(),
             first,
             "listing observations",
         )
@@ -536,9 +604,9 @@ impl Store {
             columns,
             "connectors",
             w,
-            "name",
+            &["name"],
             false,
-            after.map(Param::from),
+            after.map(Param::from).into_iter().collect(),
             first,
             "listing connectors",
         )
@@ -574,9 +642,9 @@ impl Store {
             columns,
             "runs",
             w,
-            "id",
+            &["id"],
             true,
-            after.map(Param::from),
+            after.map(Param::from).into_iter().collect(),
             first,
             "listing runs",
         )
@@ -610,9 +678,9 @@ impl Store {
             columns,
             "rejects",
             w,
-            "id",
+            &["id"],
             false,
-            after.map(Param::from),
+            after.map(Param::from).into_iter().collect(),
             first,
             "listing rejects",
         )
