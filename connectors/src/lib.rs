@@ -126,6 +126,42 @@ impl SourceConfig {
         }
     }
 
+    /// Refuses local files outside the base folder: an absolute path, a `..` step, a
+    /// `file://` URL, a SQLite database elsewhere. Connectors saved through the API are
+    /// held to this, so the API cannot make the hub read any file of its machine; the
+    /// config file, written by whoever runs the hub, is not.
+    pub fn check_confined(&self) -> Result<(), String> {
+        let (field, path) = match self {
+            SourceConfig::Csv(c) => ("path", c.path.as_str()),
+            SourceConfig::Excel(c) => ("path", c.path.as_str()),
+            SourceConfig::HttpJson(c) => {
+                let lower = c.url.trim().to_ascii_lowercase();
+                if lower.starts_with("http://") || lower.starts_with("https://") {
+                    return Ok(());
+                }
+                ("url", c.url.as_str())
+            }
+            SourceConfig::Ckan(_) => return Ok(()),
+            SourceConfig::Sql(c) => match c.url.as_deref() {
+                Some(url) if url.trim().to_ascii_lowercase().starts_with("sqlite:") => {
+                    let rest = &url.trim()["sqlite:".len()..];
+                    let rest = rest.strip_prefix("//").unwrap_or(rest);
+                    ("url", rest.split('?').next().unwrap_or(rest))
+                }
+                _ => return Ok(()),
+            },
+        };
+        // A URL of another scheme (`file:`) is no relative path, whatever its parts.
+        if stays_inside(path) && !path.contains(':') {
+            Ok(())
+        } else {
+            Err(format!(
+                "source.{field}: `{path}` is outside the hub's data folder; connectors saved \
+                 through the API read files only by a relative path below it, without `..`"
+            ))
+        }
+    }
+
     /// The kind word, as in the config.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -136,6 +172,18 @@ impl SourceConfig {
             SourceConfig::Sql(_) => "sql",
         }
     }
+}
+
+/// Whether `path` stays inside the folder it is relative to: not absolute, no `..`.
+fn stays_inside(path: &str) -> bool {
+    let path = Path::new(path.trim());
+    !path.as_os_str().is_empty()
+        && path.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
 }
 
 /// Resolves a config path against the config's folder.
@@ -154,4 +202,44 @@ pub(crate) fn shared_data(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/data")
         .join(relative)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(value: serde_json::Value) -> SourceConfig {
+        serde_json::from_value(value).expect("source config")
+    }
+
+    #[test]
+    fn confined_sources_read_only_below_the_base_folder() {
+        use serde_json::json;
+        for inside in [
+            json!({"kind": "csv", "path": "data/lao.csv"}),
+            json!({"kind": "excel", "path": "./book.xlsx"}),
+            json!({"kind": "http_json", "url": "https://example.org/a.json"}),
+            json!({"kind": "http_json", "url": "lists/provinces.json"}),
+            json!({"kind": "ckan", "base_url": "https://data.go.th", "resource_id": "x"}),
+            json!({"kind": "sql", "url": "sqlite://data/school.db?mode=ro", "query": "SELECT 1"}),
+            json!({"kind": "sql", "url": "postgres://reader@db/x", "query": "SELECT 1"}),
+        ] {
+            assert_eq!(source(inside.clone()).check_confined(), Ok(()), "{inside}");
+        }
+        for outside in [
+            json!({"kind": "csv", "path": "/etc/passwd"}),
+            json!({"kind": "csv", "path": "data/../../secret.csv"}),
+            json!({"kind": "excel", "path": ".."}),
+            json!({"kind": "http_json", "url": "file:///etc/hosts"}),
+            json!({"kind": "sql", "url": "sqlite:///var/lib/other.db", "query": "SELECT 1"}),
+        ] {
+            let err = source(outside.clone())
+                .check_confined()
+                .expect_err("refused");
+            assert!(
+                err.contains("outside the hub's data folder"),
+                "{outside}: {err}"
+            );
+        }
+    }
 }

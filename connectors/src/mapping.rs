@@ -36,10 +36,10 @@ pub struct MappingConfig {
     /// Target field name (see [`target_fields`]) to the spec that fills it.
     pub fields: BTreeMap<String, FieldSpec>,
     /// For observations: breakdown dimension (e.g. `sex`) to the spec that fills it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub breakdown: BTreeMap<String, FieldSpec>,
     /// Lookup tables used by `{ lookup = "name" }` transforms: source text to result.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub lookups: BTreeMap<String, BTreeMap<String, String>>,
     /// Turns each record of a wide table into one row per wide column; see [`Unpivot`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,10 +83,10 @@ pub struct Unpivot {
 #[serde(deny_unknown_fields)]
 pub struct FieldSpec {
     /// Header name of the source column (or an unpivot's virtual column).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub column: Option<String>,
     /// A constant value instead of a column.
-    #[serde(default, rename = "const")]
+    #[serde(default, rename = "const", skip_serializing_if = "Option::is_none")]
     pub constant: Option<String>,
     /// Instead of `column` or `const`: the texts of several columns joined by
     /// `separator`; an entry starting with `=` is a constant (`"=0"` is the text "0").
@@ -97,10 +97,10 @@ pub struct FieldSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub separator: Option<String>,
     /// Transforms applied in order.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transforms: Vec<Transform>,
     /// Value used when the result is blank.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
 }
 

@@ -183,6 +183,11 @@ pub struct TestApp {
 impl TestApp {
     /// Starts the hub with the config at `config` (a repository path).
     pub async fn spawn(backend: Backend, config: &str) -> TestApp {
+        TestApp::spawn_with_token(backend, config, None).await
+    }
+
+    /// Starts the hub allowing changes through the API to requests bearing `token`.
+    pub async fn spawn_with_token(backend: Backend, config: &str, token: Option<&str>) -> TestApp {
         let db = TestDb::new(backend).await;
         let store = abe_hub::startup::open_store(&db.url)
             .await
@@ -190,7 +195,8 @@ impl TestApp {
         let config = abe_hub::config::HubConfig::load(&repo_path(config)).expect("config loads");
         let app = abe_hub::startup::Application::build(store.clone(), config, "127.0.0.1:0")
             .await
-            .expect("hub starts");
+            .expect("hub starts")
+            .with_admin_token(token.map(str::to_string));
         let base = format!("http://{}", app.address());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until_stopped(async {
@@ -217,8 +223,22 @@ impl TestApp {
 
     /// Posts a GraphQL query; returns the whole response body.
     pub async fn graphql_raw(&self, query: &str, variables: Value) -> Value {
-        self.client
-            .post(format!("{}/graphql", self.base))
+        self.graphql_with_token(None, query, variables).await
+    }
+
+    /// Posts a GraphQL query with `Authorization: Bearer <token>` when given; returns
+    /// the whole response body.
+    pub async fn graphql_with_token(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        let mut request = self.client.post(format!("{}/graphql", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
             .json(&serde_json::json!({ "query": query, "variables": variables }))
             .send()
             .await

@@ -5,7 +5,7 @@ use crate::connection::{connection, int_cursor, page_args, text_cursor, Conn};
 use crate::error::{corrupt, internal, ErrorCode};
 use crate::{loaders::Loaders, store};
 use abe_store::{ConnectorRecord, RejectRecord, RunRecord};
-use async_graphql::{ComplexObject, Context, Enum, Object, Result, SimpleObject, ID};
+use async_graphql::{ComplexObject, Context, Enum, Json, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
 /// State of a run.
@@ -48,7 +48,8 @@ pub struct Connector {
     pub provisioned: bool,
     /// Last change of the definition.
     pub updated_at: DateTime<Utc>,
-    /// Source, mapping and sync mode as JSON (secrets are only ever env var names).
+    /// The whole definition as JSON, in the shape `saveConnector` takes (secrets are
+    /// only ever names of environment variables).
     pub definition: String,
     #[graphql(skip)]
     pub agency_code: Option<String>,
@@ -345,18 +346,36 @@ impl ConnectorQuery {
         runs_page(ctx, connector.as_deref(), first, after).await
     }
 
-    /// Maps the first rows of a provisioned connector's source without writing, so the
-    /// rows and the rejects can be read side by side.
+    /// Maps the first rows of a connector's source without writing, so the rows and
+    /// the rejects can be read side by side. Name a connector (provisioned or saved), or
+    /// give an unsaved `definition` (as `saveConnector` takes it; needs the admin token)
+    /// to try a mapping before saving it.
     async fn preview(
         &self,
         ctx: &Context<'_>,
-        connector: String,
+        connector: Option<String>,
+        definition: Option<Json<serde_json::Value>>,
         #[graphql(default = 20)] rows: i32,
     ) -> Result<ConnectorPreview> {
-        let runnable = ctx.data::<crate::Runnable>()?;
-        let def = runnable.connectors.get(&connector).ok_or_else(|| {
-            ErrorCode::NotFound.error(format!("no provisioned connector named {connector}"))
-        })?;
+        let operations = ctx.data::<crate::Operations>()?;
+        let def = match (connector, definition) {
+            (Some(name), None) => operations
+                .registry
+                .find(&name)
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| ErrorCode::NotFound.error(format!("no connector named {name}")))?,
+            (None, Some(Json(definition))) => {
+                operations.authorize(ctx)?;
+                operations
+                    .registry
+                    .define(definition)
+                    .map_err(|e| ErrorCode::BadInput.error(e))?
+            }
+            _ => {
+                return Err(ErrorCode::BadInput.error("give either connector or definition"));
+            }
+        };
         let limit = usize::try_from(rows)
             .ok()
             .filter(|n| (1..=abe_pipeline::MAX_PREVIEW_ROWS).contains(n))
@@ -366,9 +385,9 @@ impl ConnectorQuery {
                     abe_pipeline::MAX_PREVIEW_ROWS
                 ))
             })?;
-        let preview = runnable
+        let preview = operations
             .pipeline
-            .preview(def, limit)
+            .preview(&def, limit)
             .await
             .map_err(|e| ErrorCode::SourceUnreadable.error(e))?;
         Ok(ConnectorPreview {
@@ -413,4 +432,92 @@ impl ConnectorQuery {
             .map(Run::try_from)
             .transpose()
     }
+}
+
+/// Changes to connectors. Each needs the admin token (`Authorization: Bearer ...`).
+#[derive(Default)]
+pub struct ConnectorMutation;
+
+#[Object]
+impl ConnectorMutation {
+    /// Creates a connector, or replaces one saved earlier through the API. The
+    /// definition is a `[[connectors]]` entry of the config file written as JSON: name,
+    /// target, source, mapping, and optionally agency, schedule, sync_mode,
+    /// max_reject_share, cursor_field, allow_empty. It is checked as the config is, and
+    /// a mistake is refused (BAD_INPUT) naming the field; files must lie below the hub's
+    /// data folder. Connectors provisioned from the config file are refused (FORBIDDEN).
+    /// A schedule takes effect at once.
+    async fn save_connector(
+        &self,
+        ctx: &Context<'_>,
+        definition: Json<serde_json::Value>,
+    ) -> Result<Connector> {
+        let operations = ctx.data::<crate::Operations>()?;
+        operations.authorize(ctx)?;
+        let def = operations
+            .registry
+            .define(definition.0)
+            .map_err(|e| ErrorCode::BadInput.error(e))?;
+        let provisioned = || {
+            ErrorCode::Forbidden.error(format!(
+                "connector {} is provisioned from the config file; change it there",
+                def.name
+            ))
+        };
+        if operations.registry.is_provisioned(&def.name) {
+            return Err(provisioned());
+        }
+        let store = store(ctx)?;
+        check_catalogue(store, &def).await?;
+        if !store
+            .save_connector(&def.spec(), Utc::now())
+            .await
+            .map_err(internal)?
+        {
+            return Err(provisioned());
+        }
+        if let Some(scheduler) = &operations.scheduler {
+            scheduler.schedule(&def).await.map_err(internal)?;
+        }
+        tracing::info!(connector = %def.name, "connector saved through the API");
+        store
+            .connectors(Some(std::slice::from_ref(&def.name)), None, 1)
+            .await
+            .map_err(internal)?
+            .items
+            .into_iter()
+            .next()
+            .ok_or_else(|| internal(format!("connector {} vanished after saving", def.name)))
+            .and_then(Connector::try_from)
+    }
+}
+
+/// Refuses a definition that names an agency or a constant indicator the catalogue
+/// does not have: every row of its runs would be rejected.
+async fn check_catalogue(store: &abe_store::Store, def: &abe_pipeline::ConnectorDef) -> Result<()> {
+    if let Some(agency) = &def.agency {
+        let found = store
+            .agencies(Some(std::slice::from_ref(agency)), None, 1)
+            .await
+            .map_err(internal)?;
+        if found.items.is_empty() {
+            return Err(
+                ErrorCode::BadInput.error(format!("agency: {agency} is not in the catalogue"))
+            );
+        }
+    }
+    if let Some(code) = def
+        .mapping_config
+        .fields
+        .get("indicator")
+        .and_then(|spec| spec.constant.as_ref())
+    {
+        let known = store.indicator_codes().await.map_err(internal)?;
+        if !known.contains(code) {
+            return Err(ErrorCode::BadInput.error(format!(
+                "mapping.fields.indicator: indicator {code} is not in the catalogue"
+            )));
+        }
+    }
+    Ok(())
 }

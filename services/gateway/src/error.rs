@@ -12,6 +12,10 @@ pub enum ErrorCode {
     BadInput,
     /// A connector's source could not be read (preview).
     SourceUnreadable,
+    /// The request needs credentials it did not carry (or carried wrong ones).
+    Unauthenticated,
+    /// The request may not change this (a connector provisioned from the config file).
+    Forbidden,
     /// The hub failed; the log has the details.
     Internal,
 }
@@ -23,6 +27,8 @@ impl ErrorCode {
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::BadInput => "BAD_INPUT",
             ErrorCode::SourceUnreadable => "SOURCE_UNREADABLE",
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::Internal => "INTERNAL",
         }
     }

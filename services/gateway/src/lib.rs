@@ -11,10 +11,10 @@ mod observations;
 
 use abe_store::Store;
 use async_graphql::http::GraphiQLSource;
-use async_graphql::{Context, EmptyMutation, EmptySubscription, MergedObject, Schema};
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -28,26 +28,23 @@ pub struct Query(
     connectors::ConnectorQuery,
 );
 
+/// The root mutation.
+#[derive(MergedObject, Default)]
+pub struct Mutation(connectors::ConnectorMutation);
+
 /// The hub's GraphQL schema.
-pub type AbeSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type AbeSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Deepest query accepted; deep enough for area > parent > parent chains.
 const MAX_DEPTH: usize = 16;
 /// Largest query complexity accepted (fields counted, lists weighted by page size).
 const MAX_COMPLEXITY: usize = 100_000;
 
-/// Builds the schema over `store`, previewing the `connectors` given.
-pub fn schema(store: Store, connectors: Vec<abe_pipeline::ConnectorDef>) -> AbeSchema {
-    let runnable = Runnable {
-        pipeline: abe_pipeline::Pipeline::new(store.clone()),
-        connectors: connectors
-            .into_iter()
-            .map(|c| (c.name.clone(), c))
-            .collect(),
-    };
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+/// Builds the schema over `store`; `operations` runs, previews and saves connectors.
+pub fn schema(store: Store, operations: Operations) -> AbeSchema {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .data(store)
-        .data(runnable)
+        .data(operations)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()
@@ -55,7 +52,7 @@ pub fn schema(store: Store, connectors: Vec<abe_pipeline::ConnectorDef>) -> AbeS
 
 /// The schema in SDL, as published in `schema/schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .finish()
         .sdl()
 }
@@ -64,12 +61,46 @@ pub(crate) fn store<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Store
     ctx.data::<Store>()
 }
 
-/// Connectors the hub can run (provisioned from the config), for previews.
-pub struct Runnable {
-    /// Runs and previews against the hub's store.
+/// What the gateway needs to act on connectors, beyond reading the store.
+pub struct Operations {
+    /// Previews against the hub's store.
     pub pipeline: abe_pipeline::Pipeline,
-    /// Definitions by name.
-    pub connectors: std::collections::HashMap<String, abe_pipeline::ConnectorDef>,
+    /// The connectors, provisioned and saved.
+    pub registry: abe_pipeline::Registry,
+    /// Reschedules a connector when its definition is saved; `None` when the hub runs
+    /// no scheduler.
+    pub scheduler: Option<abe_pipeline::Scheduler>,
+    /// The bearer token that allows changes through the API (`ABE_ADMIN_TOKEN`); with
+    /// none set, the API changes nothing.
+    pub admin_token: Option<String>,
+}
+
+impl Operations {
+    /// Refuses the request unless it carries the admin token.
+    pub(crate) fn authorize(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        let Some(expected) = &self.admin_token else {
+            return Err(error::ErrorCode::Forbidden.error(
+                "changes through the API are switched off on this hub (set ABE_ADMIN_TOKEN to allow them)",
+            ));
+        };
+        let given = ctx.data_opt::<BearerToken>().and_then(|t| t.0.as_deref());
+        match given {
+            Some(token) if same_secret(token.as_bytes(), expected.as_bytes()) => Ok(()),
+            Some(_) => {
+                Err(error::ErrorCode::Unauthenticated.error("the bearer token is not valid"))
+            }
+            None => Err(error::ErrorCode::Unauthenticated
+                .error("this needs the admin token: send `Authorization: Bearer <token>`")),
+        }
+    }
+}
+
+/// The `Authorization: Bearer` token of a request, if it carried one.
+struct BearerToken(Option<String>);
+
+/// Compares secrets in time that does not depend on where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[derive(Clone)]
@@ -79,9 +110,9 @@ struct AppState {
 }
 
 /// The HTTP routes: `/graphql` (POST queries, GET GraphiQL), `/healthz`, `/readyz`.
-pub fn router(store: Store, connectors: Vec<abe_pipeline::ConnectorDef>) -> Router {
+pub fn router(store: Store, operations: Operations) -> Router {
     let state = AppState {
-        schema: schema(store.clone(), connectors),
+        schema: schema(store.clone(), operations),
         store,
     };
     Router::new()
@@ -96,10 +127,20 @@ pub fn router(store: Store, connectors: Vec<abe_pipeline::ConnectorDef>) -> Rout
         ))
 }
 
-async fn graphql(State(state): State<AppState>, request: GraphQLRequest) -> GraphQLResponse {
+async fn graphql(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string());
     let request = request
         .into_inner()
-        .data(loaders::Loaders::new(&state.store));
+        .data(loaders::Loaders::new(&state.store))
+        .data(BearerToken(token));
     state.schema.execute(request).await.into()
 }
 

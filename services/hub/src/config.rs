@@ -1,10 +1,8 @@
 //! The TOML config file: the catalogue (agencies, indicators, thresholds) and the
 //! provisioned connectors. Relative source paths start at the config file's folder.
 
-use abe_connectors::mapping::MappingConfig;
-use abe_connectors::SourceConfig;
-use abe_pipeline::{ConnectorDef, SyncMode};
-use abe_schema::{Agency, Indicator, Target, Threshold};
+use abe_pipeline::{ConnectorConfig, ConnectorDef};
+use abe_schema::{Agency, Indicator, Threshold};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -28,42 +26,6 @@ pub struct HubConfig {
     pub connectors: Vec<ConnectorConfig>,
     #[serde(skip)]
     base_dir: PathBuf,
-}
-
-/// A connector as written in the config.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConnectorConfig {
-    /// Unique name, used by `abe-hub run NAME`.
-    pub name: String,
-    /// Code of the agency that owns the source.
-    #[serde(default)]
-    pub agency: Option<String>,
-    /// What the mapping produces: `observations`, `areas` or `schools`.
-    pub target: Target,
-    /// 6-field cron schedule, seconds first, in Asia/Bangkok time.
-    #[serde(default)]
-    pub schedule: Option<String>,
-    /// `full_refresh` (default) or `upsert`.
-    #[serde(default)]
-    pub sync_mode: SyncMode,
-    /// Largest share of rejected rows (0.0-1.0) a run may have; above it the run fails
-    /// and nothing of it loads. Absent: any share loads.
-    #[serde(default)]
-    pub max_reject_share: Option<f64>,
-    /// For `sync_mode = "incremental"`: the source field (column, JSON key) whose
-    /// value only grows, such as an update time or a serial number.
-    #[serde(default)]
-    pub cursor_field: Option<String>,
-    /// For `full_refresh`: lets a run that finds no rows to load succeed and delete
-    /// the connector's rows. By default such a run fails and keeps them, since an
-    /// emptied export is likelier than data that really vanished.
-    #[serde(default)]
-    pub allow_empty: bool,
-    /// Where to read.
-    pub source: SourceConfig,
-    /// How source columns become unified rows.
-    pub mapping: MappingConfig,
 }
 
 impl HubConfig {
@@ -157,23 +119,14 @@ impl HubConfig {
     pub fn connector_defs(&self) -> Result<Vec<ConnectorDef>> {
         self.connectors
             .iter()
-            .map(|c| {
-                ConnectorDef::new(
-                    c.name.clone(),
-                    c.agency.clone(),
-                    c.target,
-                    c.schedule.clone(),
-                    c.sync_mode,
-                    c.source.clone(),
-                    c.mapping.clone(),
-                    self.base_dir.clone(),
-                )
-                .and_then(|def| def.with_max_reject_share(c.max_reject_share))
-                .and_then(|def| def.with_cursor_field(c.cursor_field.clone()))
-                .map(|def| def.with_allow_empty(c.allow_empty))
-                .map_err(anyhow::Error::msg)
-            })
+            .map(|c| c.to_def(self.base_dir.clone()).map_err(anyhow::Error::msg))
             .collect()
+    }
+
+    /// The folder relative source paths start from: the config file's, or the current
+    /// one without a file. Connectors saved through the API read files only below it.
+    pub fn base_dir(&self) -> &Path {
+        &self.base_dir
     }
 }
 
@@ -193,6 +146,19 @@ mod tests {
             config.connector_defs().expect("defs").len(),
             config.connectors.len()
         );
+    }
+
+    #[test]
+    fn stored_definitions_read_back_as_the_same_connectors() {
+        let config = HubConfig::load(&demo()).expect("demo config is valid");
+        for def in config.connector_defs().expect("defs") {
+            let stored: serde_json::Value =
+                serde_json::from_str(&def.spec().config).expect("stored JSON");
+            let again = ConnectorConfig::from_json(stored)
+                .and_then(|c| c.to_def(config.base_dir().to_path_buf()))
+                .unwrap_or_else(|e| panic!("{}: {e}", def.name));
+            assert_eq!(again.spec(), def.spec());
+        }
     }
 
     #[test]

@@ -45,12 +45,12 @@ enum Command {
     },
     /// Run one connector now and print its counts.
     Run {
-        /// Connector name from the config.
+        /// Connector name (from the config, or saved through the API).
         connector: String,
     },
     /// Map the first rows of a connector's source without writing: rows and rejects.
     Preview {
-        /// Connector name from the config.
+        /// Connector name (from the config, or saved through the API).
         connector: String,
         /// How many rows to show (loadable and rejected together).
         #[arg(long, default_value_t = 20)]
@@ -111,16 +111,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve { listen } => {
             let config = load_config()?;
             let store = startup::open_store(&cli.database_url).await?;
-            let app = startup::Application::build(store, config, listen).await?;
+            let token = startup::admin_token(std::env::var("ABE_ADMIN_TOKEN").ok())?;
+            let app = startup::Application::build(store, config, listen)
+                .await?
+                .with_admin_token(token);
             // Tests and scripts read this line to find a port chosen by the OS.
             println!("abe-hub listening on http://{}", app.address());
             app.run_until_stopped(startup::shutdown_signal()).await?;
         }
         Command::Preview { connector, rows } => {
             let config = load_config()?;
-            let def = find_connector(&config, connector)?;
             let store = startup::open_store(&cli.database_url).await?;
             startup::provision(&store, &config).await?;
+            let def = find_connector(&store, &config, connector).await?;
             let preview = Pipeline::new(store.clone())
                 .preview(&def, *rows)
                 .await
@@ -142,9 +145,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Run { connector } => {
             let config = load_config()?;
-            let def = find_connector(&config, connector)?;
             let store = startup::open_store(&cli.database_url).await?;
             startup::provision(&store, &config).await?;
+            let def = find_connector(&store, &config, connector).await?;
             let pipeline = Pipeline::new(store.clone());
             let result = pipeline.run(&def, Trigger::Manual).await;
             store.close().await;
@@ -171,10 +174,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn find_connector(config: &HubConfig, name: &str) -> Result<abe_pipeline::ConnectorDef> {
-    config
-        .connector_defs()?
-        .into_iter()
-        .find(|d| d.name == name)
-        .with_context(|| format!("no connector named {name} in the config"))
+/// The connector `name`: declared in the config, else saved through the API.
+async fn find_connector(
+    store: &abe_store::Store,
+    config: &HubConfig,
+    name: &str,
+) -> Result<abe_pipeline::ConnectorDef> {
+    abe_pipeline::Registry::new(
+        store.clone(),
+        config.connector_defs()?,
+        config.base_dir().to_path_buf(),
+    )
+    .find(name)
+    .await
+    .map_err(anyhow::Error::msg)?
+    .with_context(|| format!("no connector named {name} in the config or saved through the API"))
 }

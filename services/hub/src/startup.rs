@@ -2,7 +2,7 @@
 //! config, start the scheduler, serve HTTP until a shutdown signal.
 
 use crate::config::HubConfig;
-use abe_pipeline::{Pipeline, Scheduler};
+use abe_pipeline::{Pipeline, Registry, Scheduler};
 use abe_store::Store;
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
@@ -32,7 +32,21 @@ pub struct Application {
     scheduler: Scheduler,
     listener: tokio::net::TcpListener,
     address: SocketAddr,
-    connectors: Vec<abe_pipeline::ConnectorDef>,
+    registry: Registry,
+    admin_token: Option<String>,
+}
+
+/// Shortest admin token accepted: a guessable token would open the API to anyone.
+pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
+
+/// Checks an admin token (`ABE_ADMIN_TOKEN`); blank means none.
+pub fn admin_token(raw: Option<String>) -> Result<Option<String>> {
+    match raw.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) {
+        Some(token) if token.chars().count() < MIN_ADMIN_TOKEN_LEN => anyhow::bail!(
+            "ABE_ADMIN_TOKEN is shorter than {MIN_ADMIN_TOKEN_LEN} characters; use a long random one"
+        ),
+        token => Ok(token),
+    }
 }
 
 impl Application {
@@ -51,8 +65,13 @@ impl Application {
             .with_context(|| format!("listening on {listen}"))?;
         let address = listener.local_addr()?;
         let pipeline = Pipeline::new(store.clone());
-        let connectors = config.connector_defs()?;
-        let scheduler = Scheduler::start(pipeline, connectors.clone())
+        let registry = Registry::new(
+            store.clone(),
+            config.connector_defs()?,
+            config.base_dir().to_path_buf(),
+        );
+        let connectors = registry.all().await.map_err(anyhow::Error::msg)?;
+        let scheduler = Scheduler::start(pipeline, connectors)
             .await
             .map_err(anyhow::Error::msg)?;
         tracing::info!(%address, "GraphQL at /graphql");
@@ -61,8 +80,15 @@ impl Application {
             scheduler,
             listener,
             address,
-            connectors,
+            registry,
+            admin_token: None,
         })
+    }
+
+    /// Allows changes through the API to requests bearing `token` (see [`admin_token`]).
+    pub fn with_admin_token(mut self, token: Option<String>) -> Self {
+        self.admin_token = token;
+        self
     }
 
     /// The address the hub listens on.
@@ -75,9 +101,15 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
+        let operations = abe_gateway::Operations {
+            pipeline: Pipeline::new(self.store.clone()),
+            registry: self.registry,
+            scheduler: Some(self.scheduler.clone()),
+            admin_token: self.admin_token,
+        };
         axum::serve(
             self.listener,
-            abe_gateway::router(self.store.clone(), self.connectors),
+            abe_gateway::router(self.store.clone(), operations),
         )
         .with_graceful_shutdown(shutdown)
         .await

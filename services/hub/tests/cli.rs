@@ -1,7 +1,8 @@
 //! The `abe-hub` binary as a user runs it.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 fn repo(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -149,4 +150,89 @@ fn preview_shows_rows_and_rejects_without_writing() {
     // Nothing was written: the connector's first real run still inserts everything.
     let run = hub_with(&["run", "lao_out_of_school"]);
     assert!(run.contains("inserted 75"), "{run}");
+}
+
+/// Kills the server process however the test ends.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_connector_saved_through_the_api_runs_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let config = repo("deploy/demo/hub.toml");
+    let token = "cli-test-admin-token-0123456789";
+
+    let too_short = hub()
+        .args(["--database-url", &url, "--config"])
+        .arg(&config)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("ABE_ADMIN_TOKEN", "short")
+        .output()
+        .expect("runs");
+    assert!(!too_short.status.success());
+    assert!(String::from_utf8_lossy(&too_short.stderr).contains("ABE_ADMIN_TOKEN is shorter"));
+
+    let mut server = Server(
+        hub()
+            .args(["--database-url", &url, "--config"])
+            .arg(&config)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("ABE_ADMIN_TOKEN", token)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("serve starts"),
+    );
+    let mut line = String::new();
+    BufReader::new(server.0.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("first line");
+    let base = line
+        .trim()
+        .strip_prefix("abe-hub listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    let definition: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo("deploy/demo/saved-connector.json")).expect("example"),
+    )
+    .expect("JSON");
+    let response: serde_json::Value = reqwest::blocking::Client::new()
+        .post(format!("{base}/graphql"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({
+            "query": "mutation($d: JSON!) { saveConnector(definition: $d) { name } }",
+            "variables": { "d": definition }
+        }))
+        .send()
+        .expect("POST /graphql")
+        .json()
+        .expect("JSON");
+    assert_eq!(
+        response["data"]["saveConnector"]["name"], "lao_copy",
+        "{response}"
+    );
+    drop(server);
+
+    let run = |connector: &str| {
+        hub()
+            .args(["--database-url", &url, "--config"])
+            .arg(&config)
+            .args(["run", connector])
+            .output()
+            .expect("runs")
+    };
+    assert!(run("demo_areas").status.success());
+    let output = run("lao_copy");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("read 77, inserted 75, updated 0, unchanged 0, deleted 0, rejected 2"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

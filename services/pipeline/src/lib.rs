@@ -2,12 +2,16 @@
 //! tables, stage it, merge it, and journal the run, all in one transaction per run.
 //! Also the scheduler that starts runs on their cron schedules.
 
+mod definition;
 mod events;
 mod preview;
+mod registry;
 mod run;
 mod scheduler;
 
+pub use definition::ConnectorConfig;
 pub use preview::{Preview, PreviewRow, MAX_PREVIEW_ROWS};
+pub use registry::Registry;
 pub use run::{Pipeline, RunError, RunReport, Trigger};
 pub use scheduler::Scheduler;
 
@@ -77,6 +81,16 @@ impl ConnectorDef {
         mapping_config: MappingConfig,
         base_dir: PathBuf,
     ) -> Result<Self, String> {
+        let name_ok = (1..=64).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if !name_ok {
+            // Names appear in commands, logs and URLs: keep them plain.
+            return Err(format!(
+                "connector name {name:?}: use 1 to 64 letters, digits, `_`, `-` or `.`"
+            ));
+        }
         let mapping = Mapping::new(target, mapping_config.clone())
             .map_err(|e| format!("connector {name}: {e}"))?;
         if let Some(schedule) = &schedule {
@@ -139,23 +153,17 @@ impl ConnectorDef {
         Ok(self)
     }
 
-    /// The store's view of this connector (config as JSON).
+    /// The store's view of this connector; `config` is the whole definition as JSON,
+    /// in the shape [`ConnectorConfig`] reads.
     pub fn spec(&self) -> abe_store::ConnectorSpec {
-        let config = serde_json::json!({
-            "source": self.source,
-            "mapping": self.mapping_config,
-            "sync_mode": self.sync_mode,
-            "max_reject_share": self.max_reject_share,
-            "cursor_field": self.cursor_field,
-            "allow_empty": self.allow_empty,
-        });
+        let config = serde_json::to_string(&self.config()).unwrap_or_default();
         abe_store::ConnectorSpec {
             name: self.name.clone(),
             agency: self.agency.clone(),
             kind: self.source.kind().to_string(),
             target: self.target.as_str().to_string(),
             schedule: self.schedule.clone(),
-            config: config.to_string(),
+            config,
         }
     }
 }

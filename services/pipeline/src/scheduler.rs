@@ -1,9 +1,11 @@
-//! Cron schedules (Asia/Bangkok) for provisioned connectors, and the first run of
+//! Cron schedules (Asia/Bangkok) for connectors, replaced when a definition changes, and the first run of
 //! connectors that have never run. A tick that finds its connector still running is
 //! skipped, not queued.
 
 use crate::run::target_order;
 use crate::{ConnectorDef, Pipeline, RunError, Trigger};
+use std::collections::HashMap;
+use std::sync::Arc;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 /// Checks a 6-field cron expression (seconds first) the way the scheduler reads it.
@@ -22,9 +24,14 @@ pub(crate) fn check_schedule(schedule: &str) -> Result<(), String> {
     })
 }
 
-/// The running scheduler; dropping it does not stop jobs, [`Scheduler::shutdown`] does.
+/// The running scheduler. Clones share it: [`Scheduler::schedule`] on any clone
+/// replaces a connector's job, [`Scheduler::shutdown`] stops them all.
+#[derive(Clone)]
 pub struct Scheduler {
     inner: JobScheduler,
+    pipeline: Pipeline,
+    /// The job of each scheduled connector, to replace when its definition changes.
+    jobs: Arc<tokio::sync::Mutex<HashMap<String, Job>>>,
 }
 
 impl Scheduler {
@@ -37,24 +44,16 @@ impl Scheduler {
         let inner = JobScheduler::new()
             .await
             .map_err(|e| format!("starting the scheduler: {e}"))?;
-        for def in connectors.iter().filter(|d| d.schedule.is_some()) {
-            let schedule = def.schedule.clone().unwrap_or_default();
-            let name = def.name.clone();
-            let pipeline = pipeline.clone();
-            let def = def.clone();
-            let job =
-                Job::new_async_tz(schedule.as_str(), chrono_tz::Asia::Bangkok, move |_, _| {
-                    let pipeline = pipeline.clone();
-                    let def = def.clone();
-                    Box::pin(async move { run_logged(&pipeline, &def, Trigger::Schedule).await })
-                })
-                .map_err(|e| format!("connector {name}: schedule {schedule}: {e}"))?;
-            inner
-                .add(job)
-                .await
-                .map_err(|e| format!("scheduling {name}: {e}"))?;
+        let scheduler = Scheduler {
+            inner,
+            pipeline: pipeline.clone(),
+            jobs: Arc::default(),
+        };
+        for def in &connectors {
+            scheduler.schedule(def).await?;
         }
-        inner
+        scheduler
+            .inner
             .start()
             .await
             .map_err(|e| format!("starting the scheduler: {e}"))?;
@@ -72,7 +71,36 @@ impl Scheduler {
                 }
             }
         });
-        Ok(Scheduler { inner })
+        Ok(scheduler)
+    }
+
+    /// Schedules `def` on its cron schedule, replacing the job of an earlier definition
+    /// of the same connector; a definition without a schedule only removes that job.
+    pub async fn schedule(&self, def: &ConnectorDef) -> Result<(), String> {
+        let mut jobs = self.jobs.lock().await;
+        if let Some(old) = jobs.remove(&def.name) {
+            self.inner
+                .remove(&old.guid())
+                .await
+                .map_err(|e| format!("unscheduling {}: {e}", def.name))?;
+        }
+        let Some(schedule) = def.schedule.clone() else {
+            return Ok(());
+        };
+        let pipeline = self.pipeline.clone();
+        let job_def = def.clone();
+        let job = Job::new_async_tz(schedule.as_str(), chrono_tz::Asia::Bangkok, move |_, _| {
+            let pipeline = pipeline.clone();
+            let def = job_def.clone();
+            Box::pin(async move { run_logged(&pipeline, &def, Trigger::Schedule).await })
+        })
+        .map_err(|e| format!("connector {}: schedule {schedule}: {e}", def.name))?;
+        self.inner
+            .add(job.clone())
+            .await
+            .map_err(|e| format!("scheduling {}: {e}", def.name))?;
+        jobs.insert(def.name.clone(), job);
+        Ok(())
     }
 
     /// Stops scheduling new runs.

@@ -2,7 +2,7 @@
 //! the run journal, and the reference sets a run checks its rows against.
 
 use crate::load::Tx;
-use crate::{params, Load, Param, Result, Store};
+use crate::{params, ConnectorRecord, Load, Param, Result, Store};
 use abe_schema::{Agency, Indicator, Reject, RunCounts, RunStatus, Threshold};
 use chrono::{DateTime, Utc};
 
@@ -148,6 +148,35 @@ impl Store {
         tx.execute(&sql, &names, "removing connectors no longer declared")
             .await?;
         tx.commit("provisioning connectors").await
+    }
+
+    /// Saves a connector defined through the API: inserts it, or replaces an earlier
+    /// API definition of the same name. A connector provisioned from the config file is
+    /// left as it is, and the answer is `false`.
+    pub async fn save_connector(&self, c: &ConnectorSpec, now: DateTime<Utc>) -> Result<bool> {
+        let saved = self
+            .execute(
+                "INSERT INTO connectors (name, agency, kind, target, schedule, config, provisioned, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7) ON CONFLICT (name) DO UPDATE SET \
+                 agency = excluded.agency, kind = excluded.kind, target = excluded.target, \
+                 schedule = excluded.schedule, config = excluded.config, \
+                 updated_at = excluded.updated_at WHERE connectors.provisioned = FALSE",
+                params![&c.name, c.agency.clone(), &c.kind, &c.target, c.schedule.clone(), &c.config, now],
+                "saving a connector",
+            )
+            .await?;
+        Ok(saved == 1)
+    }
+
+    /// Connectors saved through the API (not provisioned), by name.
+    pub async fn saved_connectors(&self) -> Result<Vec<ConnectorRecord>> {
+        self.fetch_all(
+            "SELECT name, agency, kind, target, schedule, config, provisioned, updated_at \
+             FROM connectors WHERE provisioned = FALSE ORDER BY name",
+            Vec::new(),
+            "listing saved connectors",
+        )
+        .await
     }
 
     /// Opens a run in the journal and returns its id.

@@ -1,0 +1,154 @@
+//! A connector as a data steward writes it: a `[[connectors]]` entry of the config file,
+//! or the JSON document the GraphQL mutation `saveConnector` takes and the store keeps.
+//! One type reads all three, so a definition means the same wherever it comes from.
+
+use crate::{ConnectorDef, SyncMode};
+use abe_connectors::mapping::MappingConfig;
+use abe_connectors::SourceConfig;
+use abe_schema::Target;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A connector definition: where to read, how to map, when and how to load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorConfig {
+    /// Unique name, used by `abe-hub run NAME`.
+    pub name: String,
+    /// Code of the agency that owns the source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+    /// What the mapping produces: `observations`, `areas` or `schools`.
+    pub target: Target,
+    /// 6-field cron schedule, seconds first, in Asia/Bangkok time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// `full_refresh` (default), `upsert` or `incremental`.
+    #[serde(default)]
+    pub sync_mode: SyncMode,
+    /// Largest share of rejected rows (0.0-1.0) a run may have; above it the run fails
+    /// and nothing of it loads. Absent: any share loads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_reject_share: Option<f64>,
+    /// For `sync_mode = "incremental"`: the source field (column, JSON key) whose
+    /// value only grows, such as an update time or a serial number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor_field: Option<String>,
+    /// For `full_refresh`: lets a run that finds no rows to load succeed and delete
+    /// the connector's rows. By default such a run fails and keeps them, since an
+    /// emptied export is likelier than data that really vanished.
+    #[serde(default)]
+    pub allow_empty: bool,
+    /// Where to read.
+    pub source: SourceConfig,
+    /// How source columns become unified rows.
+    pub mapping: MappingConfig,
+}
+
+impl ConnectorConfig {
+    /// Reads a definition from JSON; an error names the field that is wrong
+    /// (`mapping.fields.value.transforms[1]: unknown variant ...`).
+    pub fn from_json(value: serde_json::Value) -> Result<ConnectorConfig, String> {
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            if path == "." {
+                e.into_inner().to_string()
+            } else {
+                format!("{path}: {}", e.into_inner())
+            }
+        })
+    }
+
+    /// Checks the definition and builds the runnable connector; relative source paths
+    /// start at `base_dir`.
+    pub fn to_def(&self, base_dir: PathBuf) -> Result<ConnectorDef, String> {
+        ConnectorDef::new(
+            self.name.clone(),
+            self.agency.clone(),
+            self.target,
+            self.schedule.clone(),
+            self.sync_mode,
+            self.source.clone(),
+            self.mapping.clone(),
+            base_dir,
+        )
+        .and_then(|def| def.with_max_reject_share(self.max_reject_share))
+        .and_then(|def| def.with_cursor_field(self.cursor_field.clone()))
+        .map(|def| def.with_allow_empty(self.allow_empty))
+    }
+}
+
+impl ConnectorDef {
+    /// The definition this connector was built from.
+    pub fn config(&self) -> ConnectorConfig {
+        ConnectorConfig {
+            name: self.name.clone(),
+            agency: self.agency.clone(),
+            target: self.target,
+            schedule: self.schedule.clone(),
+            sync_mode: self.sync_mode,
+            max_reject_share: self.max_reject_share,
+            cursor_field: self.cursor_field.clone(),
+            allow_empty: self.allow_empty,
+            source: self.source.clone(),
+            mapping: self.mapping_config.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn areas_connector() -> serde_json::Value {
+        json!({
+            "name": "areas",
+            "target": "areas",
+            "source": { "kind": "csv", "path": "areas.csv" },
+            "mapping": { "fields": { "code": { "column": "code" }, "name_th": { "column": "name" } } }
+        })
+    }
+
+    #[test]
+    fn a_definition_survives_json_both_ways() {
+        let config = ConnectorConfig::from_json(areas_connector()).expect("valid");
+        let again = ConnectorConfig::from_json(serde_json::to_value(&config).expect("json"))
+            .expect("valid again");
+        assert_eq!(config, again);
+        let def = config.to_def(PathBuf::from(".")).expect("runnable");
+        assert_eq!(def.config(), config);
+    }
+
+    #[test]
+    fn every_source_kind_survives_json_both_ways() {
+        let sources = [
+            json!({ "kind": "excel", "path": "b.xlsx", "sheet": ["2565", "2566"], "header_rows": 2, "sheet_column": "year" }),
+            json!({ "kind": "http_json", "url": "https://example.org/api", "records_path": "data.rows",
+                    "auth": { "kind": "bearer", "token_env": "TOKEN" }, "pagination": { "kind": "page", "param": "p" } }),
+            json!({ "kind": "ckan", "base_url": "https://data.go.th", "resource_id": "abc" }),
+            json!({ "kind": "sql", "url_env": "LAO_DB_URL", "query": "SELECT 1 AS n" }),
+        ];
+        for source in sources {
+            let mut value = areas_connector();
+            value["source"] = source.clone();
+            let config =
+                ConnectorConfig::from_json(value).unwrap_or_else(|e| panic!("{source}: {e}"));
+            let stored = serde_json::to_value(&config).expect("json");
+            assert_eq!(ConnectorConfig::from_json(stored), Ok(config), "{source}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_field_is_named_with_its_path() {
+        let mut value = areas_connector();
+        value["source"]["colour"] = json!("red");
+        let err = ConnectorConfig::from_json(value).expect_err("refused");
+        assert!(err.starts_with("source: unknown field `colour`"), "{err}");
+
+        let mut value = areas_connector();
+        value["mapping"]["fields"]["code"]["transforms"] = json!(["trim", "sparkle"]);
+        let err = ConnectorConfig::from_json(value).expect_err("refused");
+        assert!(err.contains("mapping.fields.code.transforms"), "{err}");
+    }
+}
