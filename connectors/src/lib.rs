@@ -126,11 +126,22 @@ impl SourceConfig {
         }
     }
 
-    /// Refuses local files outside the base folder: an absolute path, a `..` step, a
-    /// `file://` URL, a SQLite database elsewhere. Connectors saved through the API are
-    /// held to this, so the API cannot make the hub read any file of its machine; the
-    /// config file, written by whoever runs the hub, is not.
+    /// Holds a source to what a connector saved through the API may do: read local files
+    /// only by a relative path below the base folder (no absolute path, `..` step,
+    /// `file:` URL, percent-encoded path or SQLite database elsewhere), and read secrets
+    /// only from environment variables named `ABE_SECRET_*`, so that the hub's own
+    /// settings (`ABE_DATABASE_URL`, `ABE_ADMIN_TOKEN`) cannot be sent to a host of the
+    /// definition's choosing. The config file, written by whoever runs the hub, is not
+    /// held to this.
     pub fn check_confined(&self) -> Result<(), String> {
+        for (field, var) in self.secret_vars() {
+            if !var.starts_with(API_SECRET_PREFIX) || var.len() == API_SECRET_PREFIX.len() {
+                return Err(format!(
+                    "source.{field}: `{var}` is not an {API_SECRET_PREFIX}* variable; connectors \
+                     saved through the API read secrets only from variables named so"
+                ));
+            }
+        }
         let (field, path) = match self {
             SourceConfig::Csv(c) => ("path", c.path.as_str()),
             SourceConfig::Excel(c) => ("path", c.path.as_str()),
@@ -151,14 +162,40 @@ impl SourceConfig {
                 _ => return Ok(()),
             },
         };
-        // A URL of another scheme (`file:`) is no relative path, whatever its parts.
-        if stays_inside(path) && !path.contains(':') {
+        // A `:` is a URL of another scheme (`file:`), a `%` an encoded character the
+        // driver would decode (`%2F..`): neither is a plain relative path.
+        if stays_inside(path) && !path.contains([':', '%']) {
             Ok(())
         } else {
             Err(format!(
                 "source.{field}: `{path}` is outside the hub's data folder; connectors saved \
-                 through the API read files only by a relative path below it, without `..`"
+                 through the API read files only by a plain relative path below it"
             ))
+        }
+    }
+
+    /// The environment variables the source reads secrets from, with their fields.
+    fn secret_vars(&self) -> Vec<(&'static str, &str)> {
+        match self {
+            SourceConfig::Csv(_) | SourceConfig::Excel(_) => Vec::new(),
+            SourceConfig::HttpJson(c) => match &c.auth {
+                Some(http_json::Auth::Bearer { token_env }) => vec![("auth.token_env", token_env)],
+                Some(http_json::Auth::ApiKey { key_env, .. }) => vec![("auth.key_env", key_env)],
+                Some(http_json::Auth::Basic {
+                    user_env,
+                    password_env,
+                }) => vec![
+                    ("auth.user_env", user_env.as_str()),
+                    ("auth.password_env", password_env.as_str()),
+                ],
+                None => Vec::new(),
+            },
+            SourceConfig::Ckan(c) => c
+                .api_key_env
+                .iter()
+                .map(|v| ("api_key_env", v.as_str()))
+                .collect(),
+            SourceConfig::Sql(c) => c.url_env.iter().map(|v| ("url_env", v.as_str())).collect(),
         }
     }
 
@@ -173,6 +210,9 @@ impl SourceConfig {
         }
     }
 }
+
+/// The prefix of environment variables that connectors saved through the API may read.
+pub const API_SECRET_PREFIX: &str = "ABE_SECRET_";
 
 /// Whether `path` stays inside the folder it is relative to: not absolute, no `..`.
 fn stays_inside(path: &str) -> bool {
@@ -223,6 +263,9 @@ mod tests {
             json!({"kind": "ckan", "base_url": "https://data.go.th", "resource_id": "x"}),
             json!({"kind": "sql", "url": "sqlite://data/school.db?mode=ro", "query": "SELECT 1"}),
             json!({"kind": "sql", "url": "postgres://reader@db/x", "query": "SELECT 1"}),
+            json!({"kind": "sql", "url_env": "ABE_SECRET_LAO_DB", "query": "SELECT 1"}),
+            json!({"kind": "http_json", "url": "https://example.org/a",
+                   "auth": {"kind": "basic", "user_env": "ABE_SECRET_U", "password_env": "ABE_SECRET_P"}}),
         ] {
             assert_eq!(source(inside.clone()).check_confined(), Ok(()), "{inside}");
         }

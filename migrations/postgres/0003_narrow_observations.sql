@@ -10,8 +10,10 @@
 --   it) can use the index, which a locale collation forbids.
 -- * Fixed-width columns first: no alignment padding between them.
 
+-- No foreign key to runs: observations never had one, and a database whose runs were
+-- pruned by hand must still migrate without losing rows.
 CREATE TABLE run_sources (
-    run_id  BIGINT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    run_id  BIGINT NOT NULL,
     source  INTEGER NOT NULL,
     file    TEXT NOT NULL,
     sheet   TEXT,

@@ -8,8 +8,10 @@
 --   too). Pages follow the key.
 -- (SQLite's default BINARY collation already compares codes as bytes.)
 
+-- No foreign key to runs: observations never had one, and a database whose runs were
+-- pruned by hand must still migrate without losing rows.
 CREATE TABLE run_sources (
-    run_id  INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    run_id  INTEGER NOT NULL,
     source  INTEGER NOT NULL,
     file    TEXT NOT NULL,
     sheet   TEXT,

@@ -268,6 +268,64 @@ both_backends!(
 );
 
 both_backends!(
+    a_key_repeated_batches_later_in_a_first_load_keeps_the_later_row,
+    |backend| async move {
+        // The first load streams batch after batch straight into the table; a key met
+        // again two batches later fails it only at the end, and the run reloads through
+        // staging.
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pipeline = setup(&store, dir.path()).await;
+        let mut csv = String::from("area,period,n\n");
+        for i in 0..12_000 {
+            csv.push_str(&format!("9001,P{i:05},{i}\n"));
+        }
+        csv.push_str("9001,P00003,-1\n");
+        std::fs::write(dir.path().join("long.csv"), csv).expect("write");
+        let long = def(
+            dir.path(),
+            "obs",
+            Target::Observations,
+            "long.csv",
+            serde_json::json!({"fields": {
+                "indicator": {"const": "dropouts"},
+                "area": {"column": "area"},
+                "period": {"column": "period"},
+                "value": {"column": "n", "transforms": ["number"]}
+            }}),
+        );
+        let report = pipeline.run(&long, Trigger::Manual).await.expect("loads");
+        assert_eq!(
+            (
+                report.counts.read,
+                report.counts.inserted,
+                report.counts.rejected
+            ),
+            (12_001, 12_000, 0),
+            "{report:?}"
+        );
+        let filter = ObservationFilter {
+            periods: Some(vec!["P00003".into(), "P11999".into()]),
+            ..Default::default()
+        };
+        let page = store.observations(&filter, None, 10).await.expect("page");
+        let got: Vec<(String, f64, Option<i64>)> = page
+            .items
+            .into_iter()
+            .map(|o| (o.period, o.value, o.source_row))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("P00003".into(), -1.0, Some(12_002)),
+                ("P11999".into(), 11_999.0, Some(12_001))
+            ]
+        );
+    }
+);
+
+both_backends!(
     areas_given_by_name_resolve_against_the_loaded_areas,
     |backend| async move {
         let db = TestDb::new(backend).await;

@@ -159,9 +159,34 @@ both_backends!(
             message(&refused).contains("provisioned from the config file"),
             "{refused}"
         );
-        assert!(
-            runs_of(&app, "lao_copy").await.is_empty(),
+        let listed = app
+            .graphql(r#"{ connector(name: "lao_copy") { name } }"#, Value::Null)
+            .await;
+        assert_eq!(
+            listed["connector"],
+            Value::Null,
             "nothing refused was saved"
+        );
+        let unauthenticated_preview = app
+            .graphql_raw(
+                "query($d: JSON!) { preview(definition: $d) { rows { row } } }",
+                json!({ "d": lao_copy(None) }),
+            )
+            .await;
+        assert_eq!(
+            code(&unauthenticated_preview),
+            "UNAUTHENTICATED",
+            "{unauthenticated_preview}"
+        );
+        // The hub's own settings are not secrets a saved connector may send anywhere.
+        let mut leaky = lao_copy(None);
+        leaky["source"] = json!({ "kind": "http_json", "url": "https://example.org/",
+            "auth": { "kind": "bearer", "token_env": "ABE_ADMIN_TOKEN" } });
+        let refused = as_admin(SAVE, json!({ "d": leaky })).await;
+        assert_eq!(code(&refused), "BAD_INPUT", "{refused}");
+        assert!(
+            message(&refused).contains("source.auth.token_env"),
+            "{refused}"
         );
 
         // An unsaved definition previews: rows and rejects, nothing written.

@@ -469,15 +469,27 @@ impl ConnectorMutation {
         }
         let store = store(ctx)?;
         check_catalogue(store, &def).await?;
-        if !store
-            .save_connector(&def.spec(), Utc::now())
-            .await
-            .map_err(internal)?
-        {
+        // Saved and scheduled in a task of its own: a request dropped halfway (a client
+        // gone, the request timeout) cannot leave the two apart.
+        let task = {
+            let (store, def) = (store.clone(), def.clone());
+            let (scheduler, saving) = (operations.scheduler.clone(), operations.saving.clone());
+            tokio::spawn(async move {
+                let _one_at_a_time = saving.lock().await;
+                let saved = store
+                    .save_connector(&def.spec(), Utc::now())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if saved {
+                    if let Some(scheduler) = scheduler {
+                        scheduler.schedule(&def).await?;
+                    }
+                }
+                Ok::<bool, String>(saved)
+            })
+        };
+        if !task.await.map_err(internal)?.map_err(internal)? {
             return Err(provisioned());
-        }
-        if let Some(scheduler) = &operations.scheduler {
-            scheduler.schedule(&def).await.map_err(internal)?;
         }
         tracing::info!(connector = %def.name, "connector saved through the API");
         store

@@ -73,6 +73,9 @@ pub struct Operations {
     /// The bearer token that allows changes through the API (`ABE_ADMIN_TOKEN`); with
     /// none set, the API changes nothing.
     pub admin_token: Option<String>,
+    /// Held while a definition is saved and scheduled, so that two saves of one
+    /// connector cannot leave the store with one and the scheduler with the other.
+    pub saving: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Operations {
@@ -135,8 +138,9 @@ async fn graphql(
     let token = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_string());
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_string());
     let request = request
         .into_inner()
         .data(loaders::Loaders::new(&state.store))

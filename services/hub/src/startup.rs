@@ -106,6 +106,7 @@ impl Application {
             registry: self.registry,
             scheduler: Some(self.scheduler.clone()),
             admin_token: self.admin_token,
+            saving: Default::default(),
         };
         axum::serve(
             self.listener,

@@ -76,8 +76,11 @@ fn bad_input_is_a_clear_error_and_a_failure_exit() {
         "{stderr}"
     );
 
+    // The lookup opens the database (saved connectors live there): a scratch one.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("hub.db").display());
     let output = hub()
-        .args(["--config"])
+        .args(["--database-url", &url, "--config"])
         .arg(repo("deploy/demo/hub.toml"))
         .args(["run", "nope"])
         .output()

@@ -76,30 +76,40 @@ impl Scheduler {
 
     /// Schedules `def` on its cron schedule, replacing the job of an earlier definition
     /// of the same connector; a definition without a schedule only removes that job.
+    /// The new job is in place before the old one goes, so a failure keeps the old one.
     pub async fn schedule(&self, def: &ConnectorDef) -> Result<(), String> {
         let mut jobs = self.jobs.lock().await;
-        if let Some(old) = jobs.remove(&def.name) {
+        let new_job = match def.schedule.clone() {
+            Some(schedule) => {
+                let pipeline = self.pipeline.clone();
+                let job_def = def.clone();
+                let job =
+                    Job::new_async_tz(schedule.as_str(), chrono_tz::Asia::Bangkok, move |_, _| {
+                        let pipeline = pipeline.clone();
+                        let def = job_def.clone();
+                        Box::pin(
+                            async move { run_logged(&pipeline, &def, Trigger::Schedule).await },
+                        )
+                    })
+                    .map_err(|e| format!("connector {}: schedule {schedule}: {e}", def.name))?;
+                self.inner
+                    .add(job.clone())
+                    .await
+                    .map_err(|e| format!("scheduling {}: {e}", def.name))?;
+                Some(job)
+            }
+            None => None,
+        };
+        let old = match new_job {
+            Some(job) => jobs.insert(def.name.clone(), job),
+            None => jobs.remove(&def.name),
+        };
+        if let Some(old) = old {
             self.inner
                 .remove(&old.guid())
                 .await
-                .map_err(|e| format!("unscheduling {}: {e}", def.name))?;
+                .map_err(|e| format!("unscheduling the old job of {}: {e}", def.name))?;
         }
-        let Some(schedule) = def.schedule.clone() else {
-            return Ok(());
-        };
-        let pipeline = self.pipeline.clone();
-        let job_def = def.clone();
-        let job = Job::new_async_tz(schedule.as_str(), chrono_tz::Asia::Bangkok, move |_, _| {
-            let pipeline = pipeline.clone();
-            let def = job_def.clone();
-            Box::pin(async move { run_logged(&pipeline, &def, Trigger::Schedule).await })
-        })
-        .map_err(|e| format!("connector {}: schedule {schedule}: {e}", def.name))?;
-        self.inner
-            .add(job.clone())
-            .await
-            .map_err(|e| format!("scheduling {}: {e}", def.name))?;
-        jobs.insert(def.name.clone(), job);
         Ok(())
     }
 

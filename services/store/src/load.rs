@@ -137,6 +137,28 @@ impl Tx {
         on_tx!(self, conn => bind_all!(sqlx::query(sql), params.as_ref()).execute(conn).await.map(|r| r.rows_affected())).context(what)
     }
 
+    /// Like [`Tx::execute`], handing the values to the driver instead of copying them.
+    pub(crate) async fn execute_owned(
+        &mut self,
+        sql: &str,
+        params: Vec<Param>,
+        what: &str,
+    ) -> Result<u64> {
+        on_tx!(self, conn => {
+            let mut query = sqlx::query(sql);
+            for param in params {
+                query = match param {
+                    Param::Text(v) => query.bind(v),
+                    Param::Int(v) => query.bind(v),
+                    Param::Float(v) => query.bind(v),
+                    Param::Time(v) => query.bind(v),
+                };
+            }
+            query.execute(conn).await.map(|r| r.rows_affected())
+        })
+        .context(what)
+    }
+
     pub(crate) async fn scalar_i64(
         &mut self,
         sql: &str,
@@ -175,10 +197,10 @@ impl Store {
 
     /// Starts loading `target` rows for `connector`'s run `run_id`.
     ///
-    /// On PostgreSQL, the first load of a connector's observations copies straight into
-    /// the table (the fastest path there is); a source that repeats a key then fails
-    /// with [`StoreError::DuplicateKey`], and the caller reloads with
-    /// [`Store::begin_staged_load`].
+    /// The first load of a connector's observations writes straight into the table (one
+    /// COPY on PostgreSQL, plain inserts on SQLite: the fastest path there is); a source
+    /// that repeats a key then fails with [`StoreError::DuplicateKey`], and the caller
+    /// reloads with [`Store::begin_staged_load`].
     pub async fn begin_load(&self, target: Target, connector: &str, run_id: i64) -> Result<Load> {
         self.start_load(target, connector, run_id, true).await
     }
@@ -214,15 +236,24 @@ impl Store {
                 .await?
                 == 0;
         // A first load may write straight into the target: nothing of this connector is
-        // there to compare with. PostgreSQL COPYs and falls back to staging on a repeated
-        // key; SQLite inserts with ON CONFLICT, the later row winning as in staging.
+        // there to compare with. A key the source repeats fails it (DuplicateKey), and the
+        // caller reloads through staging, where the later row wins.
         let direct = allow_direct && first_load;
+        // On PostgreSQL the staged codes compare as bytes, as the target's do: the merge's
+        // sort and joins then skip the locale.
+        let byte_order = match tx.backend() {
+            Backend::Postgres => " COLLATE \"C\"",
+            Backend::Sqlite => "",
+        };
         let mut columns: Vec<String> = table
             .key
             .iter()
             .chain(table.values)
             .zip(table.types)
-            .map(|(c, t)| format!("{c} {t}"))
+            .map(|(c, t)| match *t {
+                "TEXT" => format!("{c} TEXT{byte_order}"),
+                other => format!("{c} {other}"),
+            })
             .collect();
         columns.extend(["source BIGINT", "source_row BIGINT"].map(String::from));
         columns.push("seq BIGINT".into());
@@ -311,7 +342,7 @@ impl Load {
         }
         futures::pin_mut!(batches);
         while let Some(batch) = batches.next().await {
-            self.stage(&batch).await?;
+            self.stage_owned(batch).await?;
         }
         Ok(())
     }
@@ -319,48 +350,58 @@ impl Load {
     /// Adds rows to the staging table (or, for a first load on SQLite, to the target).
     /// A key staged twice keeps the later row.
     pub async fn stage(&mut self, rows: &[StagedRow]) -> Result<()> {
+        self.stage_owned(rows.to_vec()).await
+    }
+
+    async fn stage_owned(&mut self, rows: Vec<StagedRow>) -> Result<()> {
         let width = self.table.key.len() + self.table.values.len() + POSITION_COLUMNS.len() + 1;
         match &mut self.tx {
             Tx::Sqlite(_) if self.direct => {
                 let t = self.table;
                 let columns = t.row_columns();
-                let updates: Vec<String> = t
-                    .values
-                    .iter()
-                    .chain(POSITION_COLUMNS.iter())
-                    .map(|c| format!("{c} = excluded.{c}"))
-                    .collect();
-                let conflict: Vec<&str> =
-                    t.key.iter().chain(["connector"].iter()).copied().collect();
                 let row_marks = format!("({})", vec!["?"; columns.len()].join(", "));
-                for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
-                    // The run and connector are bound once, not once per row. (`WHERE
-                    // TRUE` tells SQLite's parser the ON CONFLICT belongs to the INSERT.)
+                let mut rows = rows.into_iter().peekable();
+                while rows.peek().is_some() {
+                    let chunk: Vec<StagedRow> =
+                        rows.by_ref().take(SQLITE_ROWS_PER_INSERT).collect();
+                    // A plain INSERT: with nothing of the connector there, the only
+                    // conflict is a key the source repeats, which fails the statement
+                    // (DuplicateKey) and the run reloads through staging, as on
+                    // PostgreSQL. An upsert would probe the index once more per row.
+                    // The run and connector are bound once, not once per row.
                     let sql = format!(
                         "INSERT INTO {table} ({columns}, run_id, connector) \
-                         SELECT *, ?, ? FROM (VALUES {rows}) WHERE TRUE \
-                         ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
+                         SELECT *, ?, ? FROM (VALUES {rows})",
                         table = t.table,
                         columns = columns.join(", "),
                         rows = vec![row_marks.as_str(); chunk.len()].join(", "),
-                        conflict = conflict.join(", "),
-                        updates = updates.join(", ")
                     );
                     let mut params = Vec::with_capacity(2 + chunk.len() * columns.len());
                     params.push(Param::Int(Some(self.run_id)));
                     params.push(Param::Text(Some(self.connector.clone())));
-                    for row in chunk {
-                        params.extend(row.0.iter().cloned());
-                    }
                     self.staged_rows += chunk.len() as i64;
-                    self.tx.execute(&sql, &params, "loading rows").await?;
+                    for row in chunk {
+                        params.extend(row.0);
+                    }
+                    self.tx
+                        .execute_owned(&sql, params, "loading rows")
+                        .await
+                        .map_err(|e| match e {
+                            StoreError::Database { source, .. } if is_duplicate(&source) => {
+                                StoreError::DuplicateKey
+                            }
+                            other => other,
+                        })?;
                 }
             }
             Tx::Sqlite(_) => {
-                for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
+                let mut rows = rows.into_iter().peekable();
+                while rows.peek().is_some() {
+                    let chunk: Vec<StagedRow> =
+                        rows.by_ref().take(SQLITE_ROWS_PER_INSERT).collect();
                     let mut sql = String::from("INSERT INTO stage VALUES ");
                     let mut params = Vec::with_capacity(chunk.len() * width);
-                    for (i, row) in chunk.iter().enumerate() {
+                    for (i, row) in chunk.into_iter().enumerate() {
                         sql.push_str(if i == 0 { "(" } else { ", (" });
                         // Anonymous `?`: SQLite looks numbered parameters up by a
                         // linear scan, which makes a 3,600-parameter statement quadratic.
@@ -368,7 +409,7 @@ impl Load {
                             sql.push_str(if j == 0 { "?" } else { ", ?" });
                         }
                         sql.push(')');
-                        params.extend(row.0.iter().cloned());
+                        params.extend(row.0);
                         self.staged_rows += 1;
                         params.push(Param::Int(Some(self.staged_rows)));
                     }
@@ -385,11 +426,11 @@ impl Load {
                         self.table.key.join(", "),
                         updates.join(", ")
                     ));
-                    self.tx.execute(&sql, &params, "staging rows").await?;
+                    self.tx.execute_owned(&sql, params, "staging rows").await?;
                 }
             }
             Tx::Postgres(tx) if self.direct => {
-                let batch = futures::stream::iter([rows.to_vec()]);
+                let batch = futures::stream::iter([rows]);
                 self.staged_rows +=
                     copy_into_target(tx, self.table, self.run_id, &self.connector, batch).await?;
             }
@@ -399,7 +440,7 @@ impl Load {
                     .await
                     .context("starting COPY into the staging table")?;
                 let mut buffer = String::with_capacity(rows.len() * 64);
-                for row in rows {
+                for row in &rows {
                     for param in &row.0 {
                         write_copy_value(&mut buffer, param);
                         buffer.push('\t');
@@ -423,25 +464,8 @@ impl Load {
     /// connector that were not staged are deleted. Returns the counts.
     pub async fn merge(&mut self, full_refresh: bool) -> Result<LoadCounts> {
         if self.direct {
-            let staged = self.staged_rows as u64;
-            let inserted = match self.tx.backend() {
-                // The unique index let no key repeat.
-                Backend::Postgres => staged,
-                // A repeated key updated its first row: count what is there.
-                Backend::Sqlite => {
-                    self.tx
-                        .scalar_i64(
-                            &format!(
-                                "SELECT count(*) FROM {} WHERE connector = $1",
-                                self.table.table
-                            ),
-                            &[Param::Text(Some(self.connector.clone()))],
-                            "counting loaded rows",
-                        )
-                        .await? as u64
-                }
-            };
-            // A key sent twice is one row, as staging counts it.
+            // The unique index let no key repeat: every row sent is a new row.
+            let inserted = self.staged_rows as u64;
             return Ok(LoadCounts {
                 staged: inserted,
                 inserted,
@@ -644,14 +668,17 @@ async fn copy_into_target(
 /// database error with `what` as context.
 fn duplicate_or(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     move |error| match &error {
-        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
-            StoreError::DuplicateKey
-        }
+        error if is_duplicate(error) => StoreError::DuplicateKey,
         _ => StoreError::Database {
             context: what.to_string(),
             source: error,
         },
     }
+}
+
+/// Whether `error` is a unique-key violation, on either backend.
+fn is_duplicate(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
 /// Writes one value in PostgreSQL's COPY text format.
