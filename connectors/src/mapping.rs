@@ -885,10 +885,11 @@ impl Mapping {
             }
             (None, None, None) => String::new(),
         };
-        let mut value = raw.clone();
+        // The raw text stays for a reject's message; the first transform reads it.
+        let mut value = std::borrow::Cow::Borrowed(raw.as_str());
         for transform in &spec.transforms {
             value = match self.apply(transform, &value, row) {
-                Ok(v) => v,
+                Ok(v) => std::borrow::Cow::Owned(v),
                 Err(Failure::Value(reason)) => {
                     let column = self.source_column(spec, row);
                     return Err(self.reject(row, column.as_deref(), Some(&raw), reason));
@@ -899,7 +900,10 @@ impl Mapping {
         if trim_thai(&value).is_empty() {
             return Ok(spec.default.clone());
         }
-        Ok(Some(value))
+        Ok(Some(match value {
+            std::borrow::Cow::Owned(v) => v,
+            std::borrow::Cow::Borrowed(_) => raw,
+        }))
     }
 
     fn apply(&self, transform: &Transform, value: &str, row: &Row<'_>) -> Result<String, Failure> {
@@ -933,7 +937,7 @@ impl Mapping {
             _ if blank => String::new(),
             Transform::BeYear => to_ce_year(value).map_err(|e| e.to_string())?.to_string(),
             Transform::Number => match parse_number(value) {
-                Ok(Some(n)) => n.to_string(),
+                Ok(Some(n)) => number_text(n),
                 Ok(None) => String::new(),
                 Err(e) => return Err(Failure::Value(e.to_string())),
             },
@@ -1066,6 +1070,16 @@ fn level_below(scope: Option<&str>) -> Option<AreaLevel> {
     }
 }
 
+/// A number as text, as `f64`'s `Display` writes it. Counts are whole: writing them
+/// as integers skips the shortest-float search, a visible cost on national files.
+fn number_text(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 && !(n == 0.0 && n.is_sign_negative()) {
+        (n as i64).to_string()
+    } else {
+        n.to_string()
+    }
+}
+
 fn percent(value: &str) -> Result<String, String> {
     let text = thai_digits_to_arabic(trim_thai(value));
     let text = text.strip_prefix("ร้อยละ").unwrap_or(&text).trim();
@@ -1074,7 +1088,7 @@ fn percent(value: &str) -> Result<String, String> {
         .find_map(|s| text.strip_suffix(s))
         .unwrap_or(text);
     match parse_number(text) {
-        Ok(Some(n)) => Ok(n.to_string()),
+        Ok(Some(n)) => Ok(number_text(n)),
         Ok(None) => Ok(String::new()),
         Err(_) => Err("not a percentage".into()),
     }
@@ -1228,6 +1242,25 @@ fn check_unpivot(unpivot: &Unpivot) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_are_written_as_f64_writes_them() {
+        for n in [
+            0.0,
+            -0.0,
+            1.0,
+            -7.0,
+            1234567.0,
+            0.5,
+            -2.25,
+            1e15,
+            1e16,
+            123456789012345.0,
+            f64::MAX,
+        ] {
+            assert_eq!(number_text(n), n.to_string(), "{n:?}");
+        }
+    }
     use crate::csv::CsvConfig;
     use crate::{shared_data, SourceItem};
     use abe_schema::SourcePosition;

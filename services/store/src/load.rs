@@ -239,21 +239,14 @@ impl Store {
         // there to compare with. A key the source repeats fails it (DuplicateKey), and the
         // caller reloads through staging, where the later row wins.
         let direct = allow_direct && first_load;
-        // On PostgreSQL the staged codes compare as bytes, as the target's do: the merge's
-        // sort and joins then skip the locale.
-        let byte_order = match tx.backend() {
-            Backend::Postgres => " COLLATE \"C\"",
-            Backend::Sqlite => "",
-        };
+        // (Staged codes keep the database's collation: COLLATE "C" here, as on the
+        // target, measured slower for a 1M-row re-run, 9.1-9.8 s against 7.1-8.8 s.)
         let mut columns: Vec<String> = table
             .key
             .iter()
             .chain(table.values)
             .zip(table.types)
-            .map(|(c, t)| match *t {
-                "TEXT" => format!("{c} TEXT{byte_order}"),
-                other => format!("{c} {other}"),
-            })
+            .map(|(c, t)| format!("{c} {t}"))
             .collect();
         columns.extend(["source BIGINT", "source_row BIGINT"].map(String::from));
         columns.push("seq BIGINT".into());
