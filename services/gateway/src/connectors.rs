@@ -4,6 +4,7 @@ use crate::areas::Agency;
 use crate::connection::{connection, int_cursor, page_args, text_cursor, Conn};
 use crate::error::{corrupt, internal, ErrorCode};
 use crate::{loaders::Loaders, store};
+use abe_pipeline::SaveError;
 use abe_store::{ConnectorRecord, RejectRecord, RunRecord};
 use async_graphql::{ComplexObject, Context, Enum, Json, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
@@ -456,43 +457,14 @@ impl ConnectorMutation {
         operations.authorize(ctx)?;
         let def = operations
             .registry
-            .define(definition.0)
-            .map_err(|e| ErrorCode::BadInput.error(e))?;
-        let provisioned = || {
-            ErrorCode::Forbidden.error(format!(
-                "connector {} is provisioned from the config file; change it there",
-                def.name
-            ))
-        };
-        if operations.registry.is_provisioned(&def.name) {
-            return Err(provisioned());
-        }
-        let store = store(ctx)?;
-        check_catalogue(store, &def).await?;
-        // Saved and scheduled in a task of its own: a request dropped halfway (a client
-        // gone, the request timeout) cannot leave the two apart.
-        let task = {
-            let (store, def) = (store.clone(), def.clone());
-            let (scheduler, saving) = (operations.scheduler.clone(), operations.saving.clone());
-            tokio::spawn(async move {
-                let _one_at_a_time = saving.lock().await;
-                let saved = store
-                    .save_connector(&def.spec(), Utc::now())
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if saved {
-                    if let Some(scheduler) = scheduler {
-                        scheduler.schedule(&def).await?;
-                    }
-                }
-                Ok::<bool, String>(saved)
-            })
-        };
-        if !task.await.map_err(internal)?.map_err(internal)? {
-            return Err(provisioned());
-        }
-        tracing::info!(connector = %def.name, "connector saved through the API");
-        store
+            .save(definition.0)
+            .await
+            .map_err(|e| match e {
+                SaveError::Invalid(_) => ErrorCode::BadInput.error(e.to_string()),
+                SaveError::Provisioned(_) => ErrorCode::Forbidden.error(e.to_string()),
+                SaveError::Failed(_) => internal(e),
+            })?;
+        store(ctx)?
             .connectors(Some(std::slice::from_ref(&def.name)), None, 1)
             .await
             .map_err(internal)?
@@ -502,34 +474,4 @@ impl ConnectorMutation {
             .ok_or_else(|| internal(format!("connector {} vanished after saving", def.name)))
             .and_then(Connector::try_from)
     }
-}
-
-/// Refuses a definition that names an agency or a constant indicator the catalogue
-/// does not have: every row of its runs would be rejected.
-async fn check_catalogue(store: &abe_store::Store, def: &abe_pipeline::ConnectorDef) -> Result<()> {
-    if let Some(agency) = &def.agency {
-        let found = store
-            .agencies(Some(std::slice::from_ref(agency)), None, 1)
-            .await
-            .map_err(internal)?;
-        if found.items.is_empty() {
-            return Err(
-                ErrorCode::BadInput.error(format!("agency: {agency} is not in the catalogue"))
-            );
-        }
-    }
-    if let Some(code) = def
-        .mapping_config
-        .fields
-        .get("indicator")
-        .and_then(|spec| spec.constant.as_ref())
-    {
-        let known = store.indicator_codes().await.map_err(internal)?;
-        if !known.contains(code) {
-            return Err(ErrorCode::BadInput.error(format!(
-                "mapping.fields.indicator: indicator {code} is not in the catalogue"
-            )));
-        }
-    }
-    Ok(())
 }

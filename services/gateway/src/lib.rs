@@ -65,17 +65,11 @@ pub(crate) fn store<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Store
 pub struct Operations {
     /// Previews against the hub's store.
     pub pipeline: abe_pipeline::Pipeline,
-    /// The connectors, provisioned and saved.
+    /// The connectors, provisioned and saved; saves them and their schedules.
     pub registry: abe_pipeline::Registry,
-    /// Reschedules a connector when its definition is saved; `None` when the hub runs
-    /// no scheduler.
-    pub scheduler: Option<abe_pipeline::Scheduler>,
     /// The bearer token that allows changes through the API (`ABE_ADMIN_TOKEN`); with
     /// none set, the API changes nothing.
     pub admin_token: Option<String>,
-    /// Held while a definition is saved and scheduled, so that two saves of one
-    /// connector cannot leave the store with one and the scheduler with the other.
-    pub saving: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Operations {

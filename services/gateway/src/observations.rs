@@ -323,11 +323,12 @@ impl ObservationQuery {
             .observations(&filter, args.after, args.first)
             .await
             .map_err(internal)?;
-        connection(
-            page,
-            had,
-            |o| encode_key(o.key()),
-            |o| Ok(Observation::from(o)),
-        )
+        // An observation's id is its cursor: the key is encoded once.
+        let page = abe_store::Page {
+            items: page.items.into_iter().map(Observation::from).collect(),
+            has_next_page: page.has_next_page,
+            total_count: page.total_count,
+        };
+        connection(page, had, |o| o.id.0.clone(), Ok)
     }
 }

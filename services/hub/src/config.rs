@@ -1,7 +1,7 @@
 //! The TOML config file: the catalogue (agencies, indicators, thresholds) and the
 //! provisioned connectors. Relative source paths start at the config file's folder.
 
-use abe_pipeline::{ConnectorConfig, ConnectorDef};
+use abe_pipeline::{ConnectorConfig, ConnectorDef, Registry};
 use abe_schema::{Agency, Indicator, Threshold};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
@@ -127,6 +127,15 @@ impl HubConfig {
     /// one without a file. Connectors saved through the API read files only below it.
     pub fn base_dir(&self) -> &Path {
         &self.base_dir
+    }
+
+    /// The hub's connectors over `store`: this file's, and those saved through the API.
+    pub fn registry(&self, store: &abe_store::Store) -> Result<Registry> {
+        Ok(Registry::new(
+            store.clone(),
+            self.connector_defs()?,
+            self.base_dir.clone(),
+        ))
     }
 }
 

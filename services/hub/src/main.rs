@@ -180,13 +180,12 @@ async fn find_connector(
     config: &HubConfig,
     name: &str,
 ) -> Result<abe_pipeline::ConnectorDef> {
-    abe_pipeline::Registry::new(
-        store.clone(),
-        config.connector_defs()?,
-        config.base_dir().to_path_buf(),
-    )
-    .find(name)
-    .await
-    .map_err(anyhow::Error::msg)?
-    .with_context(|| format!("no connector named {name} in the config or saved through the API"))
+    config
+        .registry(store)?
+        .find(name)
+        .await
+        .map_err(anyhow::Error::msg)?
+        .with_context(|| {
+            format!("no connector named {name} in the config or saved through the API")
+        })
 }

@@ -65,15 +65,12 @@ impl Application {
             .with_context(|| format!("listening on {listen}"))?;
         let address = listener.local_addr()?;
         let pipeline = Pipeline::new(store.clone());
-        let registry = Registry::new(
-            store.clone(),
-            config.connector_defs()?,
-            config.base_dir().to_path_buf(),
-        );
+        let registry = config.registry(&store)?;
         let connectors = registry.all().await.map_err(anyhow::Error::msg)?;
         let scheduler = Scheduler::start(pipeline, connectors)
             .await
             .map_err(anyhow::Error::msg)?;
+        let registry = registry.with_scheduler(scheduler.clone());
         tracing::info!(%address, "GraphQL at /graphql");
         Ok(Application {
             store,
@@ -104,9 +101,7 @@ impl Application {
         let operations = abe_gateway::Operations {
             pipeline: Pipeline::new(self.store.clone()),
             registry: self.registry,
-            scheduler: Some(self.scheduler.clone()),
             admin_token: self.admin_token,
-            saving: Default::default(),
         };
         axum::serve(
             self.listener,

@@ -11,7 +11,7 @@ mod scheduler;
 
 pub use definition::ConnectorConfig;
 pub use preview::{Preview, PreviewRow, MAX_PREVIEW_ROWS};
-pub use registry::Registry;
+pub use registry::{Registry, SaveError};
 pub use run::{Pipeline, RunError, RunReport, Trigger};
 pub use scheduler::Scheduler;
 

@@ -1,6 +1,6 @@
-//! Cron schedules (Asia/Bangkok) for connectors, replaced when a definition changes, and the first run of
-//! connectors that have never run. A tick that finds its connector still running is
-//! skipped, not queued.
+//! Cron schedules (Asia/Bangkok) for connectors, replaced when a definition changes,
+//! and the first run of connectors that have never run. A tick that finds its
+//! connector still running is skipped, not queued.
 
 use crate::run::target_order;
 use crate::{ConnectorDef, Pipeline, RunError, Trigger};

@@ -1,7 +1,8 @@
 //! The catalogue the config provisions (agencies, indicators, thresholds, connectors),
 //! the run journal, and the reference sets a run checks its rows against.
 
-use crate::load::Tx;
+use crate::load::{owned_chunks, Tx};
+use crate::queries::CONNECTOR_COLUMNS;
 use crate::{params, ConnectorRecord, Load, Param, Result, Store};
 use abe_schema::{Agency, Indicator, Reject, RunCounts, RunStatus, Threshold};
 use chrono::{DateTime, Utc};
@@ -171,8 +172,7 @@ impl Store {
     /// Connectors saved through the API (not provisioned), by name.
     pub async fn saved_connectors(&self) -> Result<Vec<ConnectorRecord>> {
         self.fetch_all(
-            "SELECT name, agency, kind, target, schedule, config, provisioned, updated_at \
-             FROM connectors WHERE provisioned = FALSE ORDER BY name",
+            &format!("SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE provisioned = FALSE ORDER BY name"),
             Vec::new(),
             "listing saved connectors",
         )
@@ -257,32 +257,19 @@ impl Load {
         now: DateTime<Utc>,
     ) -> Result<()> {
         write_outcome(self.tx(), run_id, RunStatus::Succeeded, outcome, now).await?;
-        for (chunk_start, chunk) in outcome
+        let sources = outcome
             .sources
-            .chunks(200)
+            .iter()
             .enumerate()
-            .map(|(i, c)| (i * 200, c))
-        {
-            let mut sql =
-                String::from("INSERT INTO run_sources (run_id, source, file, sheet) VALUES ");
-            let mut values = Vec::with_capacity(chunk.len() * 4);
-            for (i, source) in chunk.iter().enumerate() {
-                let b = i * 4;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4));
-                values.extend(params![
-                    run_id,
-                    (chunk_start + i) as i64,
-                    &source.file,
-                    source.sheet.clone()
-                ]);
-            }
-            self.tx()
-                .execute(&sql, &values, "recording the run's sources")
-                .await?;
-        }
+            .map(|(i, source)| params![run_id, i as i64, &source.file, source.sheet.clone()])
+            .collect();
+        insert_rows(
+            self.tx(),
+            "run_sources (run_id, source, file, sheet)",
+            sources,
+            "recording the run's sources",
+        )
+        .await?;
         self.commit().await
     }
 }
@@ -317,33 +304,12 @@ async fn write_outcome(
         "recording the run's outcome",
     )
     .await?;
-    for chunk in o
+    let rejects = o
         .rejects
         .iter()
         .take(MAX_STORED_REJECTS)
-        .collect::<Vec<_>>()
-        .chunks(200)
-    {
-        let mut sql = String::from(
-            "INSERT INTO rejects (run_id, file, sheet, row_number, column_name, value, reason) VALUES ",
-        );
-        let mut params = Vec::with_capacity(chunk.len() * 7);
-        for (i, r) in chunk.iter().enumerate() {
-            let b = i * 7;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7
-            ));
-            params.extend(params![
+        .map(|r| {
+            params![
                 run_id,
                 &r.position.file,
                 r.position.sheet.clone(),
@@ -351,9 +317,42 @@ async fn write_outcome(
                 r.position.column.clone(),
                 r.value.clone(),
                 &r.reason
-            ]);
+            ]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        "rejects (run_id, file, sheet, row_number, column_name, value, reason)",
+        rejects,
+        "recording rejects",
+    )
+    .await?;
+    Ok(())
+}
+
+/// Inserts `rows` into `table_columns` (`table (column, ...)`), 200 rows a statement.
+async fn insert_rows(
+    tx: &mut Tx,
+    table_columns: &str,
+    rows: Vec<Vec<Param>>,
+    what: &str,
+) -> Result<()> {
+    for chunk in owned_chunks(rows, 200) {
+        let mut sql = format!("INSERT INTO {table_columns} VALUES ");
+        let mut values = Vec::new();
+        for (i, row) in chunk.into_iter().enumerate() {
+            let marks: Vec<String> = (values.len() + 1..=values.len() + row.len())
+                .map(|n| format!("${n}"))
+                .collect();
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            sql.push_str(&marks.join(", "));
+            sql.push(')');
+            values.extend(row);
         }
-        tx.execute(&sql, &params, "recording rejects").await?;
+        tx.execute_owned(&sql, values, what).await?;
     }
     Ok(())
 }

@@ -134,7 +134,7 @@ impl Tx {
         params: impl AsRef<[Param]>,
         what: &str,
     ) -> Result<u64> {
-        on_tx!(self, conn => bind_all!(sqlx::query(sql), params.as_ref()).execute(conn).await.map(|r| r.rows_affected())).context(what)
+        on_tx!(self, conn => bind_all!(sqlx::query(sql), params.as_ref().iter().cloned()).execute(conn).await.map(|r| r.rows_affected())).context(what)
     }
 
     /// Like [`Tx::execute`], handing the values to the driver instead of copying them.
@@ -144,19 +144,8 @@ impl Tx {
         params: Vec<Param>,
         what: &str,
     ) -> Result<u64> {
-        on_tx!(self, conn => {
-            let mut query = sqlx::query(sql);
-            for param in params {
-                query = match param {
-                    Param::Text(v) => query.bind(v),
-                    Param::Int(v) => query.bind(v),
-                    Param::Float(v) => query.bind(v),
-                    Param::Time(v) => query.bind(v),
-                };
-            }
-            query.execute(conn).await.map(|r| r.rows_affected())
-        })
-        .context(what)
+        on_tx!(self, conn => bind_all!(sqlx::query(sql), params).execute(conn).await.map(|r| r.rows_affected()))
+            .context(what)
     }
 
     pub(crate) async fn scalar_i64(
@@ -166,7 +155,7 @@ impl Tx {
         what: &str,
     ) -> Result<i64> {
         let (v,): (i64,) =
-            on_tx!(self, conn => bind_all!(sqlx::query_as(sql), params).fetch_one(conn).await)
+            on_tx!(self, conn => bind_all!(sqlx::query_as(sql), params.iter().cloned()).fetch_one(conn).await)
                 .context(what)?;
         Ok(v)
     }
@@ -353,10 +342,7 @@ impl Load {
                 let t = self.table;
                 let columns = t.row_columns();
                 let row_marks = format!("({})", vec!["?"; columns.len()].join(", "));
-                let mut rows = rows.into_iter().peekable();
-                while rows.peek().is_some() {
-                    let chunk: Vec<StagedRow> =
-                        rows.by_ref().take(SQLITE_ROWS_PER_INSERT).collect();
+                for chunk in owned_chunks(rows, SQLITE_ROWS_PER_INSERT) {
                     // A plain INSERT: with nothing of the connector there, the only
                     // conflict is a key the source repeats, which fails the statement
                     // (DuplicateKey) and the run reloads through staging, as on
@@ -388,10 +374,7 @@ impl Load {
                 }
             }
             Tx::Sqlite(_) => {
-                let mut rows = rows.into_iter().peekable();
-                while rows.peek().is_some() {
-                    let chunk: Vec<StagedRow> =
-                        rows.by_ref().take(SQLITE_ROWS_PER_INSERT).collect();
+                for chunk in owned_chunks(rows, SQLITE_ROWS_PER_INSERT) {
                     let mut sql = String::from("INSERT INTO stage VALUES ");
                     let mut params = Vec::with_capacity(chunk.len() * width);
                     for (i, row) in chunk.into_iter().enumerate() {
@@ -667,6 +650,18 @@ fn duplicate_or(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
             source: error,
         },
     }
+}
+
+/// Splits `items` into vectors of at most `size` items, moving them.
+pub(crate) fn owned_chunks<T>(
+    items: impl IntoIterator<Item = T>,
+    size: usize,
+) -> impl Iterator<Item = Vec<T>> {
+    let mut items = items.into_iter().peekable();
+    std::iter::from_fn(move || {
+        items.peek()?;
+        Some(items.by_ref().take(size).collect())
+    })
 }
 
 /// Whether `error` is a unique-key violation, on either backend.

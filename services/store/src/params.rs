@@ -77,16 +77,17 @@ macro_rules! params {
     ($($value:expr),* $(,)?) => { vec![$($crate::Param::from($value)),*] };
 }
 
-/// Binds every parameter to a `sqlx` query or query_as, in order.
+/// Binds every parameter to a `sqlx` query or query_as, in order; `$params` yields
+/// owned [`Param`]s, whose texts go to the driver without another copy.
 macro_rules! bind_all {
     ($query:expr, $params:expr) => {{
         let mut query = $query;
         for param in $params {
             query = match param {
-                $crate::Param::Text(v) => query.bind(v.clone()),
-                $crate::Param::Int(v) => query.bind(*v),
-                $crate::Param::Float(v) => query.bind(*v),
-                $crate::Param::Time(v) => query.bind(*v),
+                $crate::Param::Text(v) => query.bind(v),
+                $crate::Param::Int(v) => query.bind(v),
+                $crate::Param::Float(v) => query.bind(v),
+                $crate::Param::Time(v) => query.bind(v),
             };
         }
         query
@@ -112,7 +113,8 @@ impl Store {
         params: Vec<Param>,
         what: &str,
     ) -> Result<Vec<T>> {
-        on_pool!(self, pool => bind_all!(sqlx::query_as::<_, T>(sql), &params).fetch_all(pool).await).context(what)
+        on_pool!(self, pool => bind_all!(sqlx::query_as::<_, T>(sql), params).fetch_all(pool).await)
+            .context(what)
     }
 
     /// Runs a query returning one integer (a count, an id).
@@ -123,13 +125,13 @@ impl Store {
         what: &str,
     ) -> Result<i64> {
         let (value,): (i64,) =
-            on_pool!(self, pool => bind_all!(sqlx::query_as(sql), &params).fetch_one(pool).await)
+            on_pool!(self, pool => bind_all!(sqlx::query_as(sql), params).fetch_one(pool).await)
                 .context(what)?;
         Ok(value)
     }
 
     /// Runs a statement and returns the number of rows it touched.
     pub(crate) async fn execute(&self, sql: &str, params: Vec<Param>, what: &str) -> Result<u64> {
-        on_pool!(self, pool => bind_all!(sqlx::query(sql), &params).execute(pool).await.map(|r| r.rows_affected())).context(what)
+        on_pool!(self, pool => bind_all!(sqlx::query(sql), params).execute(pool).await.map(|r| r.rows_affected())).context(what)
     }
 }

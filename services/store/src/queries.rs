@@ -183,6 +183,10 @@ const OBSERVATION_KEY: [&str; 6] = [
     "o.connector",
 ];
 
+/// The columns of [`ConnectorRecord`].
+pub(crate) const CONNECTOR_COLUMNS: &str =
+    "name, agency, kind, target, schedule, config, provisioned, updated_at";
+
 /// A connector row.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ConnectorRecord {
@@ -599,9 +603,8 @@ impl Store {
         if let Some(names) = names {
             w.push_in("name", names);
         }
-        let columns = "name, agency, kind, target, schedule, config, provisioned, updated_at";
         self.page(
-            columns,
+            CONNECTOR_COLUMNS,
             "connectors",
             w,
             &["name"],
