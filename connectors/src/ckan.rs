@@ -7,13 +7,16 @@
 //! equality only, so the records at or below the cursor are still read; the pipeline
 //! drops them.
 
-use crate::http_json::{
-    default_max_response_bytes, default_retries, default_timeout_secs, json_path, kind_name,
-    lookup, parse_json, secret_from_env, snippet, value_text, HttpClient, HttpSettings,
+use crate::http::{
+    default_max_response_bytes, default_retries, default_timeout_secs, secret_from_env,
+    Credentials, HttpClient, HttpSettings,
 };
-use crate::{Cell, Header, OpenContext, Record, RecordStream, SourceError, SourceItem};
+use crate::json::{kind_name, lookup, record_path, snippet, value_text};
+use crate::{
+    Cell, Header, OpenContext, Record, RecordStream, SecretVar, Source, SourceError, SourceItem,
+};
+use abe_schema::redact;
 use abe_schema::{Reject, SourcePosition};
-use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -72,8 +75,7 @@ impl CkanConfig {
         }
     }
 
-    /// Checks the config, reads the API key and fetches the first page.
-    pub fn open(&self, context: &OpenContext<'_>) -> Result<RecordStream, SourceError> {
+    fn open_stream(&self, context: &OpenContext<'_>) -> Result<CkanStream, SourceError> {
         let base = self.base_url.trim().trim_end_matches('/');
         let lower = base.to_ascii_lowercase();
         let config_error = |what: &str| {
@@ -102,22 +104,12 @@ impl CkanConfig {
             .query_pairs_mut()
             .append_pair("resource_id", self.resource_id.trim());
 
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            reqwest::header::ACCEPT,
-            HeaderValue::from_static("application/json"),
-        );
-        let mut secrets = Vec::new();
+        let mut credentials = Credentials::default();
         if let Some(var) = &self.api_key_env {
             let key = secret_from_env(var, "api_key_env")?;
-            let mut value = HeaderValue::from_str(&key).map_err(|_| {
-                config_error(&format!(
-                    "environment variable `{var}` holds characters an HTTP header cannot carry"
-                ))
-            })?;
-            value.set_sensitive(true);
-            headers.insert(reqwest::header::AUTHORIZATION, value);
-            secrets.push(key);
+            credentials
+                .header(reqwest::header::AUTHORIZATION, key, "api_key_env")
+                .map_err(|e| config_error(&e.to_string()))?;
         }
         let client = HttpClient::new(
             HttpSettings {
@@ -125,7 +117,9 @@ impl CkanConfig {
                 retries: self.retries,
                 max_response_bytes: self.max_response_bytes,
             },
-            secrets,
+            &endpoint,
+            credentials,
+            context.cancel.clone(),
         )
         .map_err(|e| match e {
             SourceError::Config(what) => config_error(&what),
@@ -153,7 +147,6 @@ impl CkanConfig {
             file: client.show_url(&endpoint),
             client,
             request,
-            headers,
             offset: 0,
             header: None,
             field_ids: Vec::new(),
@@ -163,7 +156,33 @@ impl CkanConfig {
         };
         // The first page is read now, so a wrong resource id fails the open.
         stream.fetch_page()?;
-        Ok(Box::new(stream))
+        Ok(stream)
+    }
+}
+
+impl Source for CkanConfig {
+    /// Checks the config, reads the API key and fetches the first page.
+    fn open(&self, context: &OpenContext<'_>) -> Result<RecordStream, SourceError> {
+        Ok(Box::new(self.open_stream(context)?))
+    }
+
+    fn secret_vars(&self) -> Vec<SecretVar<'_>> {
+        self.api_key_env
+            .iter()
+            .map(|v| ("api_key_env", v.as_str()))
+            .collect()
+    }
+
+    fn literal_secrets(&self) -> Vec<String> {
+        if redact::url(&self.base_url) == self.base_url {
+            Vec::new()
+        } else {
+            vec!["base_url".into()]
+        }
+    }
+
+    fn redact(&mut self) {
+        self.base_url = redact::url(&self.base_url);
     }
 }
 
@@ -171,7 +190,6 @@ struct CkanStream {
     client: HttpClient,
     /// `datastore_search` with resource, limit, filters and sort; the offset is added.
     request: Url,
-    headers: HeaderMap,
     /// Position `file`: the endpoint with the resource id.
     file: String,
     offset: u64,
@@ -190,14 +208,12 @@ impl CkanStream {
         let mut url = self.request.clone();
         url.query_pairs_mut()
             .append_pair("offset", &self.offset.to_string());
-        let fetched = self
-            .client
-            .fetch(reqwest::Method::GET, &url, &self.headers, None)?;
+        let fetched = self.client.fetch(reqwest::Method::GET, &url, None)?;
         let shape_error = |reason: String| SourceError::Shape {
             path: self.client.show_url(&url),
             reason: self.client.redact(&reason),
         };
-        let mut response = parse_json(&fetched.body, "response").map_err(shape_error)?;
+        let mut response = crate::json::parse(&fetched.body, "response").map_err(shape_error)?;
         if response.get("success") == Some(&Value::Bool(false)) {
             let said = lookup(&response, "error.message")
                 .and_then(Value::as_str)
@@ -277,7 +293,7 @@ impl CkanStream {
                     header: Arc::clone(&header),
                 }),
                 other => SourceItem::Reject(Reject::new(
-                    position.with_column(json_path("result.records", i)),
+                    position.with_column(record_path("result.records", i)),
                     Some(&other.to_string()),
                     format!("the record is {}, not an object", kind_name(&other)),
                 )),

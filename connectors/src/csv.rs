@@ -1,18 +1,24 @@
 //! Delimited text files as Thai agencies export them: UTF-8 with or without a BOM,
 //! TIS-620/Windows-874 from older Windows software, UTF-16 from some Excel exports;
 //! title rows above the header. What a config leaves out is sniffed from the first
-//! 64 KiB: the encoding (a BOM, else valid UTF-8, else Thai TIS-620/Windows-874, else
-//! a clear refusal), the delimiter (`,` `;` tab `|`) and the quote (`"` or `'`). The
-//! file itself is streamed; only the sample is held in memory.
+//! 64 KiB: the encoding (a BOM, else valid UTF-8, else what chardetng makes of it when
+//! that is Thai TIS-620/Windows-874, else a clear refusal naming its guess), the
+//! delimiter (`,` `;` tab `|`) and the quote (`"` or `'`). The file itself is streamed
+//! through csv-core with a bounded buffer: a cell past 1 MiB (an unclosed quote that
+//! swallows the rest of the file, say) is skipped to the end of its record and becomes a
+//! reject, so memory never grows with the file.
 
-use crate::{resolve, Cell, Header, Record, RecordStream, SourceError, SourceItem};
+use crate::{
+    resolve, Cell, Header, LocalPath, OpenContext, Record, RecordStream, Source, SourceError,
+    SourceItem, MAX_COLUMNS,
+};
 use abe_schema::{Reject, SourcePosition};
 use encoding_rs::Encoding;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -56,6 +62,13 @@ const SAMPLE_RECORDS: usize = 50;
 /// Largest cell a row may hold. No indicator, name or code comes near it; a bigger cell
 /// is an unclosed quote or a file that is not a table, and becomes a reject.
 const MAX_CELL_BYTES: usize = 1 << 20;
+
+/// Largest row, all cells together: eight cells at the limit.
+const MAX_ROW_BYTES: usize = 8 * MAX_CELL_BYTES;
+
+/// Bytes a record's fields are read into at first; the buffer doubles as needed, up to
+/// the limits above.
+const FIRST_ROW_BUFFER: usize = 4 * 1024;
 
 /// Delimiters sniffing chooses from, in order of preference on ties.
 const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
@@ -158,14 +171,18 @@ impl CsvConfig {
         let encoding = match (declared, bom) {
             (Some(encoding), _) => encoding,
             (None, Some((encoding, _))) => encoding,
-            (None, None) => detect_encoding(&sample).ok_or_else(|| SourceError::Format {
-                path: self.path.clone(),
-                format: "CSV file",
-                reason: "cannot tell its encoding: the first 64 KiB are neither UTF-8 nor Thai \
-                         TIS-620/Windows-874 text; declare `encoding` (for instance \
-                         \"windows-1252\" or \"big5\")"
-                    .into(),
-            })?,
+            (None, None) => {
+                detect_encoding(&sample, complete).map_err(|guess| SourceError::Format {
+                    path: self.path.clone(),
+                    format: "CSV file",
+                    reason: format!(
+                        "cannot tell its encoding: the first 64 KiB are neither UTF-8 nor Thai \
+                         TIS-620/Windows-874 text (they read best as {0}); declare `encoding` \
+                         (for instance \"{0}\") if that is right",
+                        guess.name().to_ascii_lowercase()
+                    ),
+                })?
+            }
         };
         let bom_len = match bom {
             Some((bom_encoding, bom_len)) if bom_encoding == encoding => bom_len,
@@ -196,7 +213,7 @@ impl CsvConfig {
     }
 
     /// Opens the file and reads up to its header row.
-    pub fn open(&self, base_dir: &Path) -> Result<RecordStream, SourceError> {
+    fn open_records(&self, base_dir: &Path) -> Result<CsvRecords, SourceError> {
         let (mut sample, dialect, file) = self.start(base_dir)?;
         let encoding = dialect.encoding;
         // ASCII-compatible encodings are decoded field by field, so a bad byte rejects one
@@ -211,14 +228,17 @@ impl CsvConfig {
                     .build(std::io::Cursor::new(sample).chain(file));
                 (Box::new(decoder), encoding_rs::UTF_8)
             };
-        let parser = ::csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
+        let parser = csv_core::ReaderBuilder::new()
             .delimiter(dialect.delimiter)
             .quote(dialect.quote)
-            .from_reader(reader);
-        CsvRecords::start(self.path.clone(), parser, field_encoding, self.header_row)
-            .map(|records| Box::new(records) as RecordStream)
+            .build();
+        CsvRecords::start(
+            self.path.clone(),
+            BufReader::with_capacity(SAMPLE_BYTES, reader),
+            parser,
+            field_encoding,
+            self.header_row,
+        )
     }
 }
 
@@ -246,91 +266,23 @@ fn binary_signature(sample: &[u8]) -> Option<&'static str> {
 }
 
 /// The encoding of a sample without a BOM: UTF-8 when it is valid UTF-8 (a character
-/// cut by the sample's end aside), Windows-874 when it reads as Thai, else unknown.
-fn detect_encoding(sample: &[u8]) -> Option<&'static Encoding> {
+/// cut by the sample's end aside); else chardetng's guess when that is Thai
+/// (Windows-874, the superset of TIS-620). Any other guess is returned as the error, for
+/// the message: a Thai hub reads Thai and Unicode files unasked, and asks before reading
+/// a file as anything else.
+fn detect_encoding(sample: &[u8], complete: bool) -> Result<&'static Encoding, &'static Encoding> {
     match std::str::from_utf8(sample) {
-        Ok(_) => Some(encoding_rs::UTF_8),
+        Ok(_) => return Ok(encoding_rs::UTF_8),
         // `error_len() == None`: the sample ends inside a character, the rest was valid.
-        Err(e) if e.error_len().is_none() => Some(encoding_rs::UTF_8),
-        Err(_) if looks_like_thai(sample) => Some(encoding_rs::WINDOWS_874),
-        Err(_) => None,
+        Err(e) if e.error_len().is_none() => return Ok(encoding_rs::UTF_8),
+        Err(_) => {}
     }
-}
-
-/// What a byte is in TIS-620/Windows-874 text, for [`looks_like_thai`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ThaiByte {
-    /// Any ASCII byte.
-    Ascii,
-    /// ก..ฮ (0xA1-0xCE).
-    Consonant,
-    /// Vowels and tone marks written above or below a consonant.
-    Combining,
-    /// เ แ โ ใ ไ, written before the consonant they follow in speech.
-    Leading,
-    /// ะ า ำ ๅ, written after a consonant.
-    Following,
-    /// Digits, ฯ ๆ ฿ and Windows-874 punctuation: may stand anywhere.
-    Other,
-    /// Bytes no Thai text has: undefined in Windows-874, or C1 controls.
-    Undefined,
-}
-
-fn thai_byte(b: u8) -> ThaiByte {
-    match b {
-        0x00..=0x7F => ThaiByte::Ascii,
-        0xA1..=0xCE => ThaiByte::Consonant,
-        0xD1 | 0xD4..=0xDA | 0xE7..=0xEE => ThaiByte::Combining,
-        0xE0..=0xE4 => ThaiByte::Leading,
-        0xD0 | 0xD2 | 0xD3 | 0xE5 => ThaiByte::Following,
-        0xCF | 0xDF | 0xE6 | 0xEF..=0xFB | 0x80 | 0x85 | 0x91..=0x97 | 0xA0 => ThaiByte::Other,
-        _ => ThaiByte::Undefined,
+    let mut detector = chardetng::EncodingDetector::new();
+    detector.feed(sample, complete);
+    match detector.guess(None, false) {
+        thai if thai == encoding_rs::WINDOWS_874 => Ok(thai),
+        other => Err(other),
     }
-}
-
-/// True when the non-ASCII bytes read as Thai text in TIS-620/Windows-874. Byte ranges
-/// alone cannot tell: Big5 and Latin-1 text also fall mostly in 0xA1-0xFB. Thai
-/// spelling can: vowel and tone marks follow a consonant, a leading vowel precedes one,
-/// and Thai words are runs of such bytes, where Latin-1 accents sit alone between ASCII
-/// letters ("Descripción"). Thai text breaks these rules almost never, Latin-1 and Big5
-/// text all the time.
-fn looks_like_thai(bytes: &[u8]) -> bool {
-    let (mut high, mut undefined, mut misplaced, mut isolated) = (0usize, 0usize, 0usize, 0usize);
-    for (i, &b) in bytes.iter().enumerate() {
-        if b.is_ascii() {
-            continue;
-        }
-        high += 1;
-        let prev = i
-            .checked_sub(1)
-            .and_then(|p| bytes.get(p))
-            .copied()
-            .unwrap_or(b' ');
-        let next = bytes.get(i + 1).copied().unwrap_or(b' ');
-        let (before, after) = (thai_byte(prev), thai_byte(next));
-        match thai_byte(b) {
-            ThaiByte::Undefined => undefined += 1,
-            ThaiByte::Combining if !matches!(before, ThaiByte::Consonant | ThaiByte::Combining) => {
-                misplaced += 1
-            }
-            ThaiByte::Following
-                if !matches!(
-                    before,
-                    ThaiByte::Consonant | ThaiByte::Combining | ThaiByte::Following
-                ) =>
-            {
-                misplaced += 1
-            }
-            ThaiByte::Leading if after != ThaiByte::Consonant => misplaced += 1,
-            _ => {}
-        }
-        if prev.is_ascii_alphabetic() && next.is_ascii_alphabetic() {
-            isolated += 1;
-        }
-    }
-    // Thresholds: real Thai files score 0 on all three; the Big5 and Latin-1 samples in
-    // shared/data score 2 % undefined / 9 % isolated and 29 % misplaced / 91 % isolated.
-    high > 0 && undefined * 200 <= high && misplaced * 100 <= high && isolated * 100 <= high
 }
 
 /// The sample as text, cut after its last complete line when the file goes on.
@@ -427,30 +379,54 @@ fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> 
     Ok(filled)
 }
 
+/// Why the record being read is refused while it is skipped to its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Oversize {
+    /// A cell passed [`MAX_CELL_BYTES`]; its column and first bytes.
+    Cell { column: usize, start: Vec<u8> },
+    /// All cells together passed [`MAX_ROW_BYTES`].
+    Row,
+    /// The row has more fields than [`MAX_COLUMNS`].
+    Fields,
+}
+
 struct CsvRecords {
     path: String,
-    parser: ::csv::Reader<Box<dyn Read + Send>>,
+    input: BufReader<Box<dyn Read + Send>>,
+    parser: csv_core::Reader,
     encoding: &'static Encoding,
     header: Arc<Header>,
     /// 1-based number of the last record read (the header counts).
     row: u64,
-    buffer: ::csv::ByteRecord,
+    /// The current record's field bytes (a buffer: only what `ends` covers is read).
+    bytes: Vec<u8>,
+    /// Where each field of the current record ends in `bytes` (a buffer too).
+    ends: Vec<usize>,
+    /// Fields of the current record.
+    fields: usize,
+    /// Set when the current record was too large to keep.
+    oversize: Option<Oversize>,
 }
 
 impl CsvRecords {
     fn start(
         path: String,
-        parser: ::csv::Reader<Box<dyn Read + Send>>,
+        input: BufReader<Box<dyn Read + Send>>,
+        parser: csv_core::Reader,
         encoding: &'static Encoding,
         header_row: u64,
     ) -> Result<Self, SourceError> {
         let mut records = CsvRecords {
             path,
+            input,
             parser,
             encoding,
             header: Arc::new(Header::new(Vec::new())),
             row: 0,
-            buffer: ::csv::ByteRecord::new(),
+            bytes: vec![0; FIRST_ROW_BUFFER],
+            ends: vec![0; 64],
+            fields: 0,
+            oversize: None,
         };
         while records.row < header_row {
             if !records.read_next()? {
@@ -467,8 +443,18 @@ impl CsvRecords {
                 });
             }
         }
-        let mut names = Vec::with_capacity(records.buffer.len());
-        for (i, field) in records.buffer.iter().enumerate() {
+        if records.oversize.is_some() {
+            return Err(SourceError::Format {
+                path: records.path.clone(),
+                format: "CSV file",
+                reason: format!(
+                    "the header row is larger than a header can be ({MAX_COLUMNS} columns, \
+                     {MAX_CELL_BYTES} bytes a name); is the quote character right?"
+                ),
+            });
+        }
+        let mut names = Vec::with_capacity(records.fields);
+        for (i, field) in records.current_fields().enumerate() {
             match decode(encoding, field) {
                 Some(name) => names.push(name.into_owned()),
                 None => {
@@ -488,21 +474,96 @@ impl CsvRecords {
         Ok(records)
     }
 
+    /// The fields of the record just read.
+    fn current_fields(&self) -> impl Iterator<Item = &[u8]> {
+        let mut start = 0;
+        self.ends[..self.fields].iter().map(move |&end| {
+            let field = &self.bytes[start..end];
+            start = end;
+            field
+        })
+    }
+
+    /// Reads the next record; `false` at the end of the file. A record too large to
+    /// keep is read to its end with its bytes thrown away, and `oversize` says why.
     fn read_next(&mut self) -> Result<bool, SourceError> {
-        let more = self
-            .parser
-            .read_byte_record(&mut self.buffer)
-            .map_err(|e| SourceError::Format {
+        self.oversize = None;
+        let (mut written, mut ended) = (0usize, 0usize);
+        // Where output goes once the record is too large: overwritten, never kept.
+        let mut discard = (Vec::new(), Vec::new());
+        loop {
+            let input = self.input.fill_buf().map_err(|source| SourceError::Io {
                 path: self.path.clone(),
-                format: "CSV file",
-                reason: format!("after row {}: {e}", self.row),
+                source,
             })?;
-        if more {
-            // Records are counted rather than lines, because the parser's line numbers
-            // drift with CRLF ends; a record is one row when a spreadsheet opens the file.
-            self.row += 1;
+            let (result, read, out, out_ends) = if self.oversize.is_some() {
+                let (bytes, ends) = &mut discard;
+                bytes.resize(SAMPLE_BYTES, 0);
+                ends.resize(64, 0);
+                self.parser.read_record(input, bytes, ends)
+            } else {
+                self.parser
+                    .read_record(input, &mut self.bytes[written..], &mut self.ends[ended..])
+            };
+            self.input.consume(read);
+            if self.oversize.is_none() {
+                written += out;
+                ended += out_ends;
+                self.oversize = self.too_large(written, ended);
+            }
+            match result {
+                csv_core::ReadRecordResult::InputEmpty => {}
+                csv_core::ReadRecordResult::OutputFull if self.oversize.is_none() => {
+                    let grown = self.bytes.len() * 2;
+                    self.bytes.resize(grown, 0);
+                }
+                csv_core::ReadRecordResult::OutputEndsFull if self.oversize.is_none() => {
+                    let grown = self.ends.len() * 2;
+                    self.ends.resize(grown, 0);
+                }
+                csv_core::ReadRecordResult::OutputFull
+                | csv_core::ReadRecordResult::OutputEndsFull => {}
+                csv_core::ReadRecordResult::Record => {
+                    // Records are counted rather than lines: a record is one row when a
+                    // spreadsheet opens the file, whatever its line ends or quoted breaks.
+                    self.row += 1;
+                    self.fields = if self.oversize.is_some() { 0 } else { ended };
+                    return Ok(true);
+                }
+                csv_core::ReadRecordResult::End => {
+                    self.fields = 0;
+                    return Ok(false);
+                }
+            }
         }
-        Ok(more)
+    }
+
+    /// Why the record read so far (`written` bytes, `ended` complete fields) is past a
+    /// limit, if it is.
+    fn too_large(&self, written: usize, ended: usize) -> Option<Oversize> {
+        if ended > MAX_COLUMNS {
+            return Some(Oversize::Fields);
+        }
+        if written > MAX_ROW_BYTES {
+            return Some(Oversize::Row);
+        }
+        let mut start = 0;
+        for (column, &end) in self.ends[..ended].iter().enumerate() {
+            if end - start > MAX_CELL_BYTES {
+                return Some(self.cell_oversize(column, start));
+            }
+            start = end;
+        }
+        // The field still being read.
+        (written - start > MAX_CELL_BYTES).then(|| self.cell_oversize(ended, start))
+    }
+
+    fn cell_oversize(&self, column: usize, start: usize) -> Oversize {
+        let end = (start + 200).min(self.bytes.len());
+        Oversize::Cell {
+            column,
+            start: self.bytes[start..end].to_vec(),
+        }
     }
 
     fn position(&self) -> SourcePosition {
@@ -522,10 +583,36 @@ impl CsvRecords {
             .unwrap_or_else(|| format!("#{}", i + 1))
     }
 
+    fn oversize_reject(&self, oversize: &Oversize) -> Reject {
+        match oversize {
+            Oversize::Cell { column, start } => Reject::new(
+                self.position().with_column(self.column_name(*column)),
+                Some(&String::from_utf8_lossy(start)),
+                format!(
+                    "the cell holds more than {MAX_CELL_BYTES} bytes, the limit for one cell \
+                     (an unclosed quote can swallow the rest of a file)"
+                ),
+            ),
+            Oversize::Row => Reject::new(
+                self.position(),
+                None,
+                format!("the row holds more than {MAX_ROW_BYTES} bytes, the limit for one row"),
+            ),
+            Oversize::Fields => Reject::new(
+                self.position(),
+                None,
+                format!("the row has more than {MAX_COLUMNS} fields"),
+            ),
+        }
+    }
+
     fn current_item(&self) -> SourceItem {
+        if let Some(oversize) = &self.oversize {
+            return SourceItem::Reject(self.oversize_reject(oversize));
+        }
         let width = self.header.names().len();
-        let fields = self.buffer.len();
-        let extra_filled = self.buffer.iter().skip(width).any(|f| !f.is_empty());
+        let fields = self.fields;
+        let extra_filled = self.current_fields().skip(width).any(|f| !f.is_empty());
         if fields > width && extra_filled {
             return SourceItem::Reject(Reject::new(
                 self.position(),
@@ -534,18 +621,7 @@ impl CsvRecords {
             ));
         }
         let mut cells = Vec::with_capacity(width.min(fields));
-        for (i, field) in self.buffer.iter().take(width).enumerate() {
-            if field.len() > MAX_CELL_BYTES {
-                return SourceItem::Reject(Reject::new(
-                    self.position().with_column(self.column_name(i)),
-                    Some(&String::from_utf8_lossy(&field[..field.len().min(200)])),
-                    format!(
-                        "the cell holds {} bytes, above the limit of {MAX_CELL_BYTES} for one cell \
-                         (an unclosed quote can swallow the rest of a file)",
-                        field.len()
-                    ),
-                ));
-            }
+        for (i, field) in self.current_fields().take(width).enumerate() {
             match decode(self.encoding, field) {
                 Some(text) => cells.push(Cell::Text(text.into_owned())),
                 None => {
@@ -560,7 +636,7 @@ impl CsvRecords {
                 }
             }
         }
-        let blank_line = fields == 1 && self.buffer.get(0).is_some_and(<[u8]>::is_empty);
+        let blank_line = fields == 1 && self.current_fields().next().is_some_and(<[u8]>::is_empty);
         if fields < width && !blank_line {
             return SourceItem::Reject(Reject::new(
                 self.position(),
@@ -573,6 +649,17 @@ impl CsvRecords {
             header: Arc::clone(&self.header),
             cells,
         })
+    }
+}
+
+impl Source for CsvConfig {
+    /// Opens the file and reads up to its header row.
+    fn open(&self, context: &OpenContext<'_>) -> Result<RecordStream, SourceError> {
+        Ok(Box::new(self.open_records(context.base_dir)?))
+    }
+
+    fn local_paths(&self) -> Vec<LocalPath<'_>> {
+        vec![("path", self.path.as_str())]
     }
 }
 
@@ -605,7 +692,7 @@ mod tests {
         let base = shared_data("");
         let mut records = Vec::new();
         let mut rejects = Vec::new();
-        for item in config.open(&base).expect("opens") {
+        for item in config.open(&OpenContext::full(&base)).expect("opens") {
             match item.expect("reads") {
                 SourceItem::Record(r) => records.push(r),
                 SourceItem::Reject(r) => rejects.push(r),
@@ -723,7 +810,7 @@ mod tests {
             encoding_rs::UTF_8
         );
         let items: Vec<_> = config
-            .open(dir.path())
+            .open(&OpenContext::full(dir.path()))
             .expect("opens")
             .map(|i| i.expect("reads"))
             .collect();
@@ -788,12 +875,12 @@ mod tests {
 
     #[test]
     fn big5_latin1_and_invalid_utf8_are_refused_unless_declared() {
-        for name in [
-            "messytables-horror/characters.csv",
-            "messytables-horror/spanish_chars.csv",
-            "csvlint-fixtures/invalid-byte-sequence.csv",
+        for (name, guess) in [
+            ("messytables-horror/characters.csv", "big5"),
+            ("messytables-horror/spanish_chars.csv", "windows-1252"),
+            ("csvlint-fixtures/invalid-byte-sequence.csv", "windows-1252"),
         ] {
-            let err = match CsvConfig::new(name).open(&shared_data("")) {
+            let err = match CsvConfig::new(name).open(&OpenContext::full(&shared_data(""))) {
                 Err(e) => e.to_string(),
                 Ok(_) => panic!("{name} opened without a declared encoding"),
             };
@@ -801,8 +888,9 @@ mod tests {
                 err,
                 format!(
                     "{name} is not a readable CSV file: cannot tell its encoding: the first \
-                     64 KiB are neither UTF-8 nor Thai TIS-620/Windows-874 text; declare \
-                     `encoding` (for instance \"windows-1252\" or \"big5\")"
+                     64 KiB are neither UTF-8 nor Thai TIS-620/Windows-874 text (they read \
+                     best as {guess}); declare `encoding` (for instance \"{guess}\") if that \
+                     is right"
                 )
             );
         }
@@ -869,7 +957,7 @@ mod tests {
         let dialect = CsvConfig::new("s.csv").sniff(dir.path()).expect("sniffs");
         assert_eq!((dialect.delimiter, dialect.quote), (b';', b'\''));
         let items: Vec<_> = CsvConfig::new("s.csv")
-            .open(dir.path())
+            .open(&OpenContext::full(dir.path()))
             .expect("opens")
             .collect();
         match &items[0] {
@@ -889,18 +977,77 @@ mod tests {
     }
 
     #[test]
-    fn thai_spelling_rules_tell_tis620_from_latin1_and_big5() {
+    fn thai_is_told_from_latin1_and_big5() {
         let thai = encoding_rs::WINDOWS_874
-            .encode("เด็กนอกระบบการศึกษา ๑,๒๓๔ คน")
+            .encode("เด็กนอกระบบการศึกษา ๑,๒๓๔ คน อำเภอเมืองสงขลา")
             .0;
-        assert!(looks_like_thai(&thai));
+        assert_eq!(detect_encoding(&thai, true), Ok(encoding_rs::WINDOWS_874));
         let latin1 = encoding_rs::WINDOWS_1252.encode("Descripción, política").0;
-        assert!(!looks_like_thai(&latin1));
+        assert_eq!(
+            detect_encoding(&latin1, true),
+            Err(encoding_rs::WINDOWS_1252)
+        );
         let big5 = encoding_rs::BIG5
             .encode("景點中文名稱,雲嘉南濱海國家風景區管理處")
             .0;
-        assert!(!looks_like_thai(&big5));
-        assert!(!looks_like_thai(b"plain ascii"));
+        assert_eq!(detect_encoding(&big5, true), Err(encoding_rs::BIG5));
+        assert_eq!(
+            detect_encoding(b"plain ascii", true),
+            Ok(encoding_rs::UTF_8)
+        );
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_one_reject_and_memory_stays_bounded() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut bytes = b"code,name\n90,ok\n91,\"never closed ".to_vec();
+        bytes.extend(std::iter::repeat_n(b'x', 3 * MAX_CELL_BYTES));
+        bytes.extend_from_slice(b"\n92,also swallowed\n");
+        std::fs::write(dir.path().join("u.csv"), &bytes).expect("write");
+        let mut records = CsvConfig::new("u.csv")
+            .open_records(dir.path())
+            .expect("opens");
+        let mut items = Vec::new();
+        while records.read_next().expect("reads") {
+            items.push(records.current_item());
+            assert!(
+                records.bytes.len() <= 4 * MAX_CELL_BYTES,
+                "the buffer grew to {}",
+                records.bytes.len()
+            );
+        }
+        assert_eq!(items.len(), 2);
+        assert!(matches!(&items[0], SourceItem::Record(r) if r.position.row == Some(2)));
+        match &items[1] {
+            SourceItem::Reject(r) => {
+                assert_eq!(r.position.row, Some(3));
+                assert_eq!(r.position.column.as_deref(), Some("name"));
+                assert!(r.reason.contains("more than 1048576 bytes"), "{r}");
+                assert!(r
+                    .value
+                    .as_deref()
+                    .is_some_and(|v| v.starts_with("never closed")));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn rows_with_too_many_fields_are_refused_without_keeping_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut bytes = b"a,b\n".to_vec();
+        bytes.extend(std::iter::repeat_n(b',', MAX_COLUMNS + 10));
+        bytes.extend_from_slice(b"\n1,2\n");
+        std::fs::write(dir.path().join("w.csv"), &bytes).expect("write");
+        let items: Vec<SourceItem> = CsvConfig::new("w.csv")
+            .open(&OpenContext::full(dir.path()))
+            .expect("opens")
+            .map(|i| i.expect("reads"))
+            .collect();
+        assert!(
+            matches!(&items[0], SourceItem::Reject(r) if r.reason.contains("more than 16384 fields"))
+        );
+        assert!(matches!(&items[1], SourceItem::Record(r) if r.position.row == Some(3)));
     }
 
     #[test]
@@ -962,7 +1109,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("empty.csv"), b"").expect("write");
         let err = CsvConfig::new("empty.csv")
-            .open(dir.path())
+            .open(&OpenContext::full(dir.path()))
             .err()
             .expect("error");
         assert!(
@@ -970,7 +1117,7 @@ mod tests {
             "{err}"
         );
         let err = CsvConfig::new("missing.csv")
-            .open(dir.path())
+            .open(&OpenContext::full(dir.path()))
             .err()
             .expect("error");
         assert!(
@@ -979,15 +1126,27 @@ mod tests {
         );
         let mut bad = CsvConfig::new("empty.csv");
         bad.delimiter = Some('、');
-        assert!(matches!(bad.open(dir.path()), Err(SourceError::Config(_))));
+        assert!(matches!(
+            bad.open(&OpenContext::full(dir.path())),
+            Err(SourceError::Config(_))
+        ));
         bad.delimiter = Some(',');
         bad.encoding = Some("klingon".into());
-        assert!(matches!(bad.open(dir.path()), Err(SourceError::Config(_))));
+        assert!(matches!(
+            bad.open(&OpenContext::full(dir.path())),
+            Err(SourceError::Config(_))
+        ));
         bad.encoding = None;
         bad.quote = Some(',');
-        assert!(matches!(bad.open(dir.path()), Err(SourceError::Config(_))));
+        assert!(matches!(
+            bad.open(&OpenContext::full(dir.path())),
+            Err(SourceError::Config(_))
+        ));
         bad.quote = Some('“');
-        assert!(matches!(bad.open(dir.path()), Err(SourceError::Config(_))));
+        assert!(matches!(
+            bad.open(&OpenContext::full(dir.path())),
+            Err(SourceError::Config(_))
+        ));
     }
 
     #[test]
@@ -997,7 +1156,10 @@ mod tests {
             .expect("write");
         let mut records = 0;
         let mut rejected_rows = Vec::new();
-        for item in CsvConfig::new("r.csv").open(dir.path()).expect("opens") {
+        for item in CsvConfig::new("r.csv")
+            .open(&OpenContext::full(dir.path()))
+            .expect("opens")
+        {
             match item.expect("reads") {
                 SourceItem::Record(r) if !r.is_blank() => records += 1,
                 SourceItem::Record(_) => {}
@@ -1014,7 +1176,10 @@ mod tests {
         std::fs::write(dir.path().join("t.csv"), "รายงาน\n,\nรหัส,จำนวน\n90,1\n").expect("write");
         let mut config = CsvConfig::new("t.csv");
         config.header_row = 3;
-        let items: Vec<_> = config.open(dir.path()).expect("opens").collect();
+        let items: Vec<_> = config
+            .open(&OpenContext::full(dir.path()))
+            .expect("opens")
+            .collect();
         assert_eq!(items.len(), 1);
         match &items[0] {
             Ok(SourceItem::Record(r)) => {

@@ -7,7 +7,11 @@
 //! whole; xls and ods are read a sheet at a time (calamine has no streaming reader for
 //! them).
 
-use crate::{resolve, Cell, Header, OpenContext, Record, RecordStream, SourceError, SourceItem};
+use crate::reader_thread::{Feed, Next, ReaderThread};
+use crate::{
+    resolve, Cell, Header, LocalPath, OpenContext, Record, RecordStream, Source, SourceError,
+    SourceItem,
+};
 use abe_schema::SourcePosition;
 use calamine::{
     open_workbook_auto, Data, DataRef, Dimensions, Reader, SheetType, SheetVisible, Sheets,
@@ -16,8 +20,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::BufReader;
-use std::panic::AssertUnwindSafe;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
 /// Rows searched for the header when the config does not declare it.
@@ -25,8 +27,6 @@ const HEADER_SEARCH_ROWS: usize = 100;
 /// Rows per message from the reader thread: large enough that channel traffic is
 /// negligible, small enough that memory stays flat.
 const BATCH_ROWS: usize = 512;
-/// Batches in flight between the reader thread and the run.
-const BATCHES_IN_FLIGHT: usize = 4;
 /// Excel's own column limit (XFD); a cell beyond it means a corrupt or hostile file.
 const MAX_COLUMNS: u32 = 16_384;
 /// Excel's own row limit.
@@ -107,9 +107,7 @@ impl ExcelConfig {
         }
     }
 
-    /// Opens the workbook and starts reading the chosen sheets. Errors found before
-    /// the first row (no such file, not a workbook, no such sheet) are returned here.
-    pub fn open(&self, context: &OpenContext<'_>) -> Result<RecordStream, SourceError> {
+    fn open_sheets(&self, context: &OpenContext<'_>) -> Result<RecordStream, SourceError> {
         if !(1..=MAX_HEADER_ROWS).contains(&self.header_rows) {
             return Err(SourceError::Config(format!(
                 "{}: header_rows must be between 1 and {MAX_HEADER_ROWS}",
@@ -139,27 +137,15 @@ impl ExcelConfig {
             .map_err(|e| self.format_error(e.to_string()))?;
         let (sheets, every_visible) = self.chosen_sheets(&workbook)?;
         let want_merges = self.header_rows > 1 || self.fill_merged;
-        let (sender, receiver) = sync_channel(BATCHES_IN_FLIGHT);
-        std::thread::Builder::new()
-            .name("excel-reader".into())
-            .spawn(move || {
-                let crashed = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    read_workbook(workbook, &sheets, want_merges, &sender)
-                }));
-                let last = match crashed {
-                    Ok(Ok(())) => Message::Done,
-                    Ok(Err(reason)) => Message::Failed(reason),
-                    Err(_) => Message::Failed(READER_CRASHED.into()),
-                };
-                // The run may have stopped listening; nothing is left to tell it then.
-                let _ = sender.send(last);
-            })
-            .map_err(|source| SourceError::Io {
-                path: self.path.clone(),
-                source,
-            })?;
+        let reader = ReaderThread::spawn("excel-reader", READER_CRASHED, move |feed| {
+            read_workbook(workbook, &sheets, want_merges, feed)
+        })
+        .map_err(|source| SourceError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
         Ok(Box::new(SheetRecords {
-            receiver,
+            reader,
             path: self.path.clone(),
             header_row,
             header_rows: self.header_rows,
@@ -258,6 +244,18 @@ impl ExcelConfig {
     }
 }
 
+impl Source for ExcelConfig {
+    /// Opens the workbook and starts reading the chosen sheets. Errors found before
+    /// the first row (no such file, not a workbook, no such sheet) are returned here.
+    fn open(&self, context: &OpenContext<'_>) -> Result<RecordStream, SourceError> {
+        self.open_sheets(context)
+    }
+
+    fn local_paths(&self) -> Vec<LocalPath<'_>> {
+        vec![("path", self.path.as_str())]
+    }
+}
+
 /// The workbook at `path` cannot be read, and why.
 fn workbook_error(path: &str, reason: String) -> SourceError {
     SourceError::Format {
@@ -279,10 +277,6 @@ enum Message {
     },
     /// Non-empty rows of the current sheet, in order.
     Rows(Vec<RawRow>),
-    /// The workbook cannot be read further.
-    Failed(String),
-    /// Every sheet was read.
-    Done,
 }
 
 /// A row as the sheet holds it: 0-based row number, cells by absolute column.
@@ -297,7 +291,7 @@ fn read_workbook(
     mut workbook: Sheets<BufReader<File>>,
     sheets: &[String],
     want_merges: bool,
-    sender: &SyncSender<Message>,
+    feed: &Feed<Message>,
 ) -> Result<(), String> {
     for name in sheets {
         let in_sheet = |e: &dyn std::fmt::Display| format!("sheet \"{name}\": {e}");
@@ -316,16 +310,13 @@ fn read_workbook(
         } else {
             None
         };
-        if sender
-            .send(Message::Sheet {
-                name: name.clone(),
-                merges,
-            })
-            .is_err()
-        {
+        if !feed.send(Message::Sheet {
+            name: name.clone(),
+            merges,
+        }) {
             return Ok(());
         }
-        let mut rows = RowBatcher::new(sender);
+        let mut rows = RowBatcher::new(feed);
         match &mut workbook {
             Sheets::Xlsx(x) => {
                 let mut cells = x.worksheet_cells_reader(name).map_err(|e| in_sheet(&e))?;
@@ -365,15 +356,15 @@ fn read_workbook(
 
 /// Gathers cells, which arrive in row order, into rows and rows into batches.
 struct RowBatcher<'a> {
-    sender: &'a SyncSender<Message>,
+    feed: &'a Feed<Message>,
     batch: Vec<RawRow>,
     current: Option<RawRow>,
 }
 
 impl<'a> RowBatcher<'a> {
-    fn new(sender: &'a SyncSender<Message>) -> Self {
+    fn new(feed: &'a Feed<Message>) -> Self {
         RowBatcher {
-            sender,
+            feed,
             batch: Vec::with_capacity(BATCH_ROWS),
             current: None,
         }
@@ -413,7 +404,7 @@ impl<'a> RowBatcher<'a> {
 
     fn send(&mut self) -> bool {
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_ROWS));
-        self.sender.send(Message::Rows(batch)).is_ok()
+        self.feed.send(Message::Rows(batch))
     }
 
     /// Sends what is left; false when the run stopped listening.
@@ -427,7 +418,7 @@ impl<'a> RowBatcher<'a> {
 
 /// The run's side: turns rows into records, finding each sheet's header first.
 struct SheetRecords {
-    receiver: Receiver<Message>,
+    reader: ReaderThread<Message>,
     path: String,
     /// Declared 0-based first header row.
     header_row: Option<u32>,
@@ -466,8 +457,8 @@ impl Iterator for SheetRecords {
             if self.finished {
                 return None;
             }
-            match self.receiver.recv() {
-                Ok(Message::Sheet { name, merges }) => {
+            match self.reader.next() {
+                Next::Message(Message::Sheet { name, merges }) => {
                     self.end_sheet();
                     let filler = match (&merges, self.fill_merged) {
                         (Some(merges), true) => Some(MergeFiller::new(merges.clone())),
@@ -483,24 +474,19 @@ impl Iterator for SheetRecords {
                         last_header_row: 0,
                     });
                 }
-                Ok(Message::Rows(rows)) => {
+                Next::Message(Message::Rows(rows)) => {
                     for row in rows {
                         self.accept(row);
                     }
                 }
-                Ok(Message::Failed(reason)) => {
+                Next::Failed(reason) => {
                     self.finished = true;
                     self.ready
                         .push_back(Err(workbook_error(&self.path, reason)));
                 }
-                Ok(Message::Done) => {
+                Next::Done => {
                     self.end_sheet();
                     self.finished = true;
-                }
-                Err(_) => {
-                    self.finished = true;
-                    self.ready
-                        .push_back(Err(workbook_error(&self.path, READER_CRASHED.into())));
                 }
             }
         }
@@ -880,9 +866,8 @@ mod tests {
     fn open_with(config: &ExcelConfig, expected: &[String]) -> Result<RecordStream, SourceError> {
         let base = shared_data("");
         let context = OpenContext {
-            base_dir: &base,
-            incremental: None,
             expected_columns: expected,
+            ..OpenContext::full(&base)
         };
         config.open(&context)
     }
@@ -1002,17 +987,18 @@ mod tests {
         // Merged", C1 "Not Merged".
         let path = shared_data("calamine-tests/merge_cells.xls");
         let workbook = open_workbook_auto(&path).expect("opens");
-        let (sender, receiver) = sync_channel(16);
-        read_workbook(workbook, &["Sheet1".to_string()], true, &sender).expect("reads");
-        drop(sender);
+        let reader = ReaderThread::spawn("test", READER_CRASHED, move |feed| {
+            read_workbook(workbook, &["Sheet1".to_string()], true, feed)
+        })
+        .expect("spawns");
         let mut merges = None;
         let mut rows = Vec::new();
-        for message in receiver {
-            match message {
-                Message::Sheet { merges: m, .. } => merges = m,
-                Message::Rows(batch) => rows.extend(batch),
-                Message::Failed(reason) => panic!("{reason}"),
-                Message::Done => {}
+        loop {
+            match reader.next() {
+                Next::Message(Message::Sheet { merges: m, .. }) => merges = m,
+                Next::Message(Message::Rows(batch)) => rows.extend(batch),
+                Next::Failed(reason) => panic!("{reason}"),
+                Next::Done => break,
             }
         }
         let merges = merges.expect("xls records its merges");

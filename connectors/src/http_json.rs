@@ -1,9 +1,8 @@
 //! JSON records over HTTP(S) — agency REST APIs with their paging styles and
 //! authentication — or from a local JSON file (a reference list saved as JSON).
 //!
-//! This file also owns the HTTP plumbing that every web source shares ([`HttpClient`]:
-//! timeouts, retries with backoff, a response size cap, secrets kept out of errors)
-//! and the JSON-to-cell rules ([`value_text`]), so the CKAN source behaves the same.
+//! The HTTP client ([`crate::http`]) and the JSON rules ([`crate::json`]) are shared
+//! with the CKAN source.
 //!
 //! Records are JSON objects. Nested objects are flattened into dotted column names
 //! (`{"area": {"code": "90"}}` is column `area.code`); arrays stay as their JSON text.
@@ -11,12 +10,24 @@
 //! alphabetical order (serde_json keeps objects sorted), then keys as later records bring
 //! them. A later page that brings new keys extends the header: its records carry a new,
 //! longer header (the pipeline re-checks a header whenever it changes) and earlier
-//! records keep theirs, so no value is dropped silently.
+//! records keep theirs, so no value is dropped silently. The header stops growing at
+//! [`MAX_COLUMNS`]: a record that brings keys beyond it is a reject, so a source whose
+//! records keep inventing keys cannot grow every row without bound. A page is held as
+//! the JSON it came as, each record built when it is read.
 //!
 //! Positions name the configured URL with its `query`, without secrets or paging and
 //! incremental parameters; `row` counts records across pages from 1.
 
-use crate::{resolve, Cell, Header, OpenContext, Record, RecordStream, SourceError, SourceItem};
+use crate::http::{
+    default_max_response_bytes, default_retries, default_timeout_secs, display_url, next_link,
+    secret_from_env, Credentials, HttpClient, HttpSettings,
+};
+use crate::json::{kind_name, record_path, take_records, value_text};
+use crate::{
+    resolve, Cell, Header, LocalPath, OpenContext, Record, RecordStream, SecretVar, Source,
+    SourceError, SourceItem,
+};
+use abe_schema::redact::{self, is_secret_name, REDACTED};
 use abe_schema::{Reject, SourcePosition};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Url;
@@ -24,11 +35,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fmt;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+
+/// Most columns a JSON source's header grows to: far more than any API's records have,
+/// few enough that a record of every column stays small.
+pub const MAX_COLUMNS: usize = 2_000;
 
 /// JSON records from a web API or a local file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,10 +58,14 @@ pub struct HttpJsonConfig {
     #[serde(default)]
     pub body: Option<Value>,
     /// Extra query parameters, added to those already in `url`. Values are literal: put
-    /// secrets in `auth`, never here.
+    /// secrets in `auth` (`kind = "query_param"` for a key the API wants in the query),
+    /// never here; connectors saved through the API may not have parameters whose names
+    /// look secret (`api_key`, `token`, ...).
     #[serde(default)]
     pub query: BTreeMap<String, ParamValue>,
-    /// Extra request headers, literal values (sent only to the host of `url`).
+    /// Extra request headers, literal values (sent only to the host of `url`). Secrets go
+    /// in `auth`; connectors saved through the API may not have headers whose names look
+    /// secret (`Authorization`, `X-Api-Key`, `Cookie`, ...).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// How to authenticate; secrets come from environment variables read at open time.
@@ -143,6 +161,74 @@ pub enum Auth {
         /// Variable holding the password.
         password_env: String,
     },
+    /// An API key in a query parameter (`?api_key=...`), for APIs that take it there.
+    QueryParam {
+        /// Query parameter name.
+        param: String,
+        /// Variable holding the key.
+        key_env: String,
+    },
+}
+
+impl Auth {
+    /// The environment variables it reads, with the config field naming each.
+    fn variables(&self) -> Vec<SecretVar<'_>> {
+        match self {
+            Auth::Bearer { token_env } => vec![("auth.token_env", token_env)],
+            Auth::ApiKey { key_env, .. } | Auth::QueryParam { key_env, .. } => {
+                vec![("auth.key_env", key_env)]
+            }
+            Auth::Basic {
+                user_env,
+                password_env,
+            } => vec![
+                ("auth.user_env", user_env),
+                ("auth.password_env", password_env),
+            ],
+        }
+    }
+
+    /// Reads the secrets and adds them to `credentials`.
+    fn apply(&self, credentials: &mut Credentials) -> Result<(), SourceError> {
+        match self {
+            Auth::Bearer { token_env } => {
+                let token = secret_from_env(token_env, "auth.token_env")?;
+                credentials.header(
+                    reqwest::header::AUTHORIZATION,
+                    format!("Bearer {token}"),
+                    "auth.token_env",
+                )?;
+                credentials.secrets.push(token);
+            }
+            Auth::ApiKey { header, key_env } => {
+                let name = HeaderName::from_bytes(header.as_bytes()).map_err(|_| {
+                    SourceError::Config(format!(
+                        "auth.header `{header}` is not an HTTP header name"
+                    ))
+                })?;
+                let key = secret_from_env(key_env, "auth.key_env")?;
+                credentials.header(name, key, "auth.key_env")?;
+            }
+            Auth::Basic {
+                user_env,
+                password_env,
+            } => {
+                let user = secret_from_env(user_env, "auth.user_env")?;
+                let password = secret_from_env(password_env, "auth.password_env")?;
+                credentials.secrets.push(password.clone());
+                credentials.basic = Some((user, password));
+            }
+            Auth::QueryParam { param, key_env } => {
+                if param.is_empty() {
+                    return Err(SourceError::Config("auth.param is empty".into()));
+                }
+                let key = secret_from_env(key_env, "auth.key_env")?;
+                credentials.secrets.push(key.clone());
+                credentials.query.push((param.clone(), key));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How the API pages its records, tagged by `kind`.
@@ -201,18 +287,6 @@ fn default_max_pages() -> u64 {
     10_000
 }
 
-pub(crate) fn default_timeout_secs() -> u64 {
-    30
-}
-
-pub(crate) fn default_max_response_bytes() -> u64 {
-    50 * 1024 * 1024
-}
-
-pub(crate) fn default_retries() -> u32 {
-    4
-}
-
 fn default_api_key_header() -> String {
     "X-API-Key".into()
 }
@@ -253,8 +327,7 @@ impl HttpJsonConfig {
         }
     }
 
-    /// Checks the config, reads the secrets and fetches the first page (or the file).
-    pub fn open(&self, context: &OpenContext<'_>) -> Result<RecordStream, SourceError> {
+    fn open_stream(&self, context: &OpenContext<'_>) -> Result<JsonStream, SourceError> {
         let origin = match Location::parse(&self.url)? {
             Location::File(path) => {
                 self.check_file_options()?;
@@ -274,7 +347,8 @@ impl HttpJsonConfig {
             file: shown,
             records_path: self.records_path.clone(),
             header: Arc::new(Header::new(Vec::new())),
-            queue: VecDeque::new(),
+            page: VecDeque::new(),
+            page_index: 0,
             row: 0,
             finished: false,
             max_bytes: self.max_response_bytes,
@@ -286,7 +360,7 @@ impl HttpJsonConfig {
         } else {
             stream.finished = true;
         }
-        Ok(Box::new(stream))
+        Ok(stream)
     }
 
     fn check_file_options(&self) -> Result<(), SourceError> {
@@ -324,12 +398,8 @@ impl HttpJsonConfig {
     }
 
     fn web_pager(&self, mut base: Url, context: &OpenContext<'_>) -> Result<WebPager, SourceError> {
-        let config_error = |what: String| {
-            SourceError::Config(format!(
-                "{}: {what}",
-                show_url(&base_without_secrets(&base))
-            ))
-        };
+        let config_error =
+            |what: String| SourceError::Config(format!("{}: {what}", display_url(base.as_str())));
         if self.max_pages == 0 {
             return Err(config_error("max_pages must be at least 1".into()));
         }
@@ -386,10 +456,6 @@ impl HttpJsonConfig {
         }
 
         let mut headers = HeaderMap::new();
-        headers.insert(
-            reqwest::header::ACCEPT,
-            HeaderValue::from_static("application/json"),
-        );
         for (name, value) in &self.headers {
             let header_name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| config_error(format!("`{name}` is not an HTTP header name")))?;
@@ -398,13 +464,15 @@ impl HttpJsonConfig {
             })?;
             headers.insert(header_name, header_value);
         }
-        let mut secrets = Vec::new();
+        let mut credentials = Credentials {
+            headers,
+            ..Credentials::default()
+        };
         if let Some(auth) = &self.auth {
-            let (name, value) = auth_header(auth, &mut secrets).map_err(|e| match e {
+            auth.apply(&mut credentials).map_err(|e| match e {
                 SourceError::Config(what) => config_error(what),
                 other => other,
             })?;
-            headers.insert(name, value);
         }
 
         if !self.query.is_empty() {
@@ -415,7 +483,7 @@ impl HttpJsonConfig {
         }
         // Positions name the source without the incremental cursor, so that every run
         // records the same provenance.
-        let position_file = show_url(&base_without_secrets(&base));
+        let position_file = display_url(base.as_str());
         let config_error = |what: String| SourceError::Config(format!("{position_file}: {what}"));
         if let (Some(param), Some(after)) = (
             &self.incremental_param,
@@ -429,7 +497,9 @@ impl HttpJsonConfig {
                 retries: self.retries,
                 max_response_bytes: self.max_response_bytes,
             },
-            secrets,
+            &base,
+            credentials,
+            context.cancel.clone(),
         )
         .map_err(|e| match e {
             SourceError::Config(what) => config_error(what),
@@ -450,7 +520,6 @@ impl HttpJsonConfig {
                 HttpMethod::Post => reqwest::Method::POST,
             },
             base,
-            headers,
             body: self.body.clone(),
             pagination: self.pagination.clone(),
             max_pages: self.max_pages,
@@ -460,92 +529,6 @@ impl HttpJsonConfig {
             last_page_hash: None,
         })
     }
-}
-
-/// Builds the authentication header, adding every secret it holds to `secrets`.
-fn auth_header(
-    auth: &Auth,
-    secrets: &mut Vec<String>,
-) -> Result<(HeaderName, HeaderValue), SourceError> {
-    let (name, value) = match auth {
-        Auth::Bearer { token_env } => {
-            let token = secret_from_env(token_env, "auth.token_env")?;
-            let value = format!("Bearer {token}");
-            secrets.push(token);
-            (reqwest::header::AUTHORIZATION, value)
-        }
-        Auth::ApiKey { header, key_env } => {
-            let name = HeaderName::from_bytes(header.as_bytes()).map_err(|_| {
-                SourceError::Config(format!("auth.header `{header}` is not an HTTP header name"))
-            })?;
-            let key = secret_from_env(key_env, "auth.key_env")?;
-            secrets.push(key.clone());
-            (name, key)
-        }
-        Auth::Basic {
-            user_env,
-            password_env,
-        } => {
-            let user = secret_from_env(user_env, "auth.user_env")?;
-            let password = secret_from_env(password_env, "auth.password_env")?;
-            let encoded = base64(format!("{user}:{password}").as_bytes());
-            secrets.push(password);
-            secrets.push(encoded.clone());
-            (reqwest::header::AUTHORIZATION, format!("Basic {encoded}"))
-        }
-    };
-    let mut value = HeaderValue::from_str(&value).map_err(|_| {
-        SourceError::Config(format!(
-            "the secret in the environment variable named by {} holds characters an HTTP \
-             header cannot carry",
-            match auth {
-                Auth::Bearer { .. } => "auth.token_env",
-                Auth::ApiKey { .. } => "auth.key_env",
-                Auth::Basic { .. } => "auth.user_env / auth.password_env",
-            }
-        ))
-    })?;
-    value.set_sensitive(true);
-    Ok((name, value))
-}
-
-/// Reads a secret from the environment variable `var`, which the config names in
-/// `field`. Errors name the variable, never a value.
-pub(crate) fn secret_from_env(var: &str, field: &str) -> Result<String, SourceError> {
-    match std::env::var(var) {
-        Ok(value) if value.is_empty() => Err(SourceError::Config(format!(
-            "environment variable `{var}` (named by {field}) is empty"
-        ))),
-        Ok(value) => Ok(value),
-        Err(std::env::VarError::NotPresent) => Err(SourceError::Config(format!(
-            "environment variable `{var}` (named by {field}) is not set"
-        ))),
-        Err(std::env::VarError::NotUnicode(_)) => Err(SourceError::Config(format!(
-            "environment variable `{var}` (named by {field}) is not valid Unicode"
-        ))),
-    }
-}
-
-/// Standard base64 with padding, for HTTP Basic credentials.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// Where `url` points.
@@ -562,7 +545,7 @@ impl Location {
             let url = Url::parse(trimmed).map_err(|e| {
                 SourceError::Config(format!(
                     "url `{}` is not a valid URL: {e}",
-                    show_url_text(trimmed)
+                    url_without_query(trimmed)
                 ))
             })?;
             Ok(Location::Web(url))
@@ -580,7 +563,7 @@ impl Location {
         } else if trimmed.contains("://") {
             Err(SourceError::Config(format!(
                 "url `{}`: only http, https and file URLs are read",
-                show_url_text(trimmed)
+                url_without_query(trimmed)
             )))
         } else {
             Ok(Location::File(trimmed.to_string()))
@@ -610,8 +593,6 @@ struct WebPager {
     method: reqwest::Method,
     /// The configured URL with `query` and the incremental parameter.
     base: Url,
-    /// Accept, the configured headers and authentication: only for `base`'s origin.
-    headers: HeaderMap,
     body: Option<Value>,
     pagination: Pagination,
     max_pages: u64,
@@ -678,28 +659,16 @@ impl WebPager {
             });
         }
         self.pages += 1;
-        // Credentials and configured headers stay with the configured host: a `Link`
-        // may point anywhere.
-        let headers = if url.origin() == self.base.origin() {
-            self.headers.clone()
-        } else {
-            let mut plain = HeaderMap::new();
-            plain.insert(
-                reqwest::header::ACCEPT,
-                HeaderValue::from_static("application/json"),
-            );
-            plain
-        };
         let fetched = self
             .client
-            .fetch(self.method.clone(), &url, &headers, self.body.as_ref())?;
+            .fetch(self.method.clone(), &url, self.body.as_ref())?;
         let shape_error = |reason: String| SourceError::Shape {
             path: self.client.show_url(&url),
             reason: self.client.redact(&reason),
         };
-        let value = parse_json(&fetched.body, "response").map_err(shape_error)?;
+        let value = crate::json::parse(&fetched.body, "response").map_err(shape_error)?;
         let cursor = match &self.pagination {
-            Pagination::Cursor { cursor_path, .. } => lookup(&value, cursor_path)
+            Pagination::Cursor { cursor_path, .. } => crate::json::lookup(&value, cursor_path)
                 .map(|c| match c {
                     Value::String(s) => Ok(s.clone()),
                     Value::Number(n) => Ok(n.to_string()),
@@ -770,53 +739,12 @@ fn set_query_param(url: &mut Url, name: &str, value: &str) {
 }
 
 fn page_hash(records: &[Value]) -> u64 {
+    // Hashes compare two pages of one run, so the hasher need not be stable across runs.
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     for record in records {
         record.to_string().hash(&mut hasher);
     }
     hasher.finish()
-}
-
-/// The `rel="next"` target of RFC 8288 `Link` headers, resolved against `current`.
-fn next_link(headers: &HeaderMap, current: &Url) -> Option<Url> {
-    for value in headers.get_all(reqwest::header::LINK) {
-        let Ok(text) = value.to_str() else { continue };
-        let mut rest = text;
-        while let Some(open) = rest.find('<') {
-            let after = &rest[open + 1..];
-            let close = after.find('>')?;
-            let target = &after[..close];
-            let params_and_more = &after[close + 1..];
-            // Parameters run to the next link, which starts after a comma outside quotes.
-            let mut in_quotes = false;
-            let mut end = params_and_more.len();
-            for (i, c) in params_and_more.char_indices() {
-                match c {
-                    '"' => in_quotes = !in_quotes,
-                    ',' if !in_quotes => {
-                        end = i;
-                        break;
-                    }
-                    _ => {}
-                }
-            }
-            let params = &params_and_more[..end];
-            let is_next = params.split(';').any(|param| {
-                let mut kv = param.splitn(2, '=');
-                let key = kv.next().unwrap_or("").trim();
-                let value = kv.next().unwrap_or("").trim().trim_matches('"');
-                key.eq_ignore_ascii_case("rel")
-                    && value
-                        .split_ascii_whitespace()
-                        .any(|rel| rel.eq_ignore_ascii_case("next"))
-            });
-            if is_next {
-                return current.join(target.trim()).ok();
-            }
-            rest = &params_and_more[end..];
-        }
-    }
-    None
 }
 
 enum Origin {
@@ -830,8 +758,11 @@ struct JsonStream {
     file: String,
     records_path: String,
     header: Arc<Header>,
-    queue: VecDeque<SourceItem>,
-    /// 1-based index of the last record queued, across pages.
+    /// The current page's records not yet read, as the JSON they came as.
+    page: VecDeque<Value>,
+    /// Index in its page of the record read next.
+    page_index: usize,
+    /// 1-based index of the last record read, across pages.
     row: u64,
     finished: bool,
     max_bytes: u64,
@@ -863,7 +794,7 @@ impl JsonStream {
                     path: self.file.clone(),
                     reason,
                 };
-                let value = parse_json(&bytes, "file").map_err(shape_error)?;
+                let value = crate::json::parse(&bytes, "file").map_err(shape_error)?;
                 take_records(value, &self.records_path)
                     .map(Some)
                     .map_err(shape_error)
@@ -871,70 +802,75 @@ impl JsonStream {
         }
     }
 
-    /// Turns a page into queued items, extending the header with keys it has not seen.
+    /// Starts a page: the header grows by the keys the page brings (up to
+    /// [`MAX_COLUMNS`]), and its records wait to be read one by one.
     fn enqueue(&mut self, values: Vec<Value>) {
-        let first_row = self.row + 1;
-        let mut flat_records = Vec::with_capacity(values.len());
-        for value in values {
-            match value {
-                Value::Object(map) => {
-                    let mut fields = Vec::with_capacity(map.len());
-                    flatten(&map, "", &mut fields);
-                    flat_records.push(Ok(fields));
+        let mut names = self.header.names().to_vec();
+        let mut seen: HashSet<String> = names.iter().cloned().collect();
+        let before = names.len();
+        for value in &values {
+            let Value::Object(map) = value else { continue };
+            let mut keys = Vec::new();
+            flat_keys(map, "", &mut keys);
+            for key in keys {
+                if names.len() >= MAX_COLUMNS {
+                    break;
                 }
-                other => flat_records.push(Err(other)),
-            }
-        }
-        let mut new_names = Vec::new();
-        let mut seen = HashSet::new();
-        for fields in flat_records.iter().filter_map(|r| r.as_ref().ok()) {
-            for (name, _) in fields {
-                let name = abe_schema::thai::trim_thai(name);
-                if self.header.position(name).is_none() && seen.insert(name.to_string()) {
-                    new_names.push(name.to_string());
+                let key = abe_schema::thai::trim_thai(&key).to_string();
+                if seen.insert(key.clone()) {
+                    names.push(key);
                 }
             }
         }
-        if !new_names.is_empty() {
-            let mut names = self.header.names().to_vec();
-            names.extend(new_names);
+        if names.len() > before {
             self.header = Arc::new(Header::new(names));
         }
-        let width = self.header.names().len();
-        for (i, flat) in flat_records.into_iter().enumerate() {
-            self.row = first_row + i as u64;
-            let position = SourcePosition {
-                file: self.file.clone(),
-                sheet: None,
-                row: Some(self.row),
-                column: None,
-            };
-            let item = match flat {
-                Err(value) => SourceItem::Reject(Reject::new(
-                    position.with_column(json_path(&self.records_path, i)),
-                    Some(&value.to_string()),
-                    format!("the record is {}, not an object", kind_name(&value)),
-                )),
-                Ok(fields) => self.record(position, width, fields),
-            };
-            self.queue.push_back(item);
-        }
+        self.page = values.into();
+        self.page_index = 0;
     }
 
-    fn record(
-        &self,
-        position: SourcePosition,
-        width: usize,
-        fields: Vec<(String, String)>,
-    ) -> SourceItem {
-        let mut cells = vec![None; width];
+    /// The next record of the current page as an item.
+    fn next_record(&mut self) -> Option<SourceItem> {
+        let value = self.page.pop_front()?;
+        let index = self.page_index;
+        self.page_index += 1;
+        self.row += 1;
+        let position = SourcePosition {
+            file: self.file.clone(),
+            sheet: None,
+            row: Some(self.row),
+            column: None,
+        };
+        Some(match value {
+            Value::Object(map) => {
+                let mut fields = Vec::with_capacity(map.len());
+                flatten(&map, "", &mut fields);
+                self.record(position, fields)
+            }
+            other => SourceItem::Reject(Reject::new(
+                position.with_column(record_path(&self.records_path, index)),
+                Some(&other.to_string()),
+                format!("the record is {}, not an object", kind_name(&other)),
+            )),
+        })
+    }
+
+    fn record(&self, position: SourcePosition, fields: Vec<(String, String)>) -> SourceItem {
+        let mut cells = vec![None; self.header.names().len()];
         for (name, text) in fields {
             let Some(slot) = self
                 .header
                 .position(abe_schema::thai::trim_thai(&name))
                 .and_then(|i| cells.get_mut(i))
             else {
-                continue;
+                return SourceItem::Reject(Reject::new(
+                    position.with_column(name),
+                    Some(&text),
+                    format!(
+                        "the record brings keys beyond the limit of {MAX_COLUMNS} columns \
+                         (records whose keys keep changing are not a table)"
+                    ),
+                ));
             };
             if slot.is_some() {
                 return SourceItem::Reject(Reject::new(
@@ -964,7 +900,7 @@ impl Iterator for JsonStream {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(item) = self.queue.pop_front() {
+            if let Some(item) = self.next_record() {
                 return Some(Ok(item));
             }
             if self.finished {
@@ -982,23 +918,21 @@ impl Iterator for JsonStream {
     }
 }
 
-/// `$.records_path[index]`, the JSON path of a record in its page.
-pub(crate) fn json_path(records_path: &str, index: usize) -> String {
-    if records_path.is_empty() {
-        format!("$[{index}]")
-    } else {
-        format!("$.{records_path}[{index}]")
+/// Dotted names of an object's leaves, as [`flatten`] names them.
+fn flat_keys(map: &serde_json::Map<String, Value>, prefix: &str, out: &mut Vec<String>) {
+    for (key, value) in map {
+        let name = dotted(prefix, key);
+        match value {
+            Value::Object(inner) => flat_keys(inner, &name, out),
+            _ => out.push(name),
+        }
     }
 }
 
 /// Flattens an object into `(dotted name, cell text)` pairs.
 fn flatten(map: &serde_json::Map<String, Value>, prefix: &str, out: &mut Vec<(String, String)>) {
     for (key, value) in map {
-        let name = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
+        let name = dotted(prefix, key);
         match value {
             // serde_json refuses nesting deeper than 128, which bounds this recursion.
             Value::Object(inner) => flatten(inner, &name, out),
@@ -1007,118 +941,11 @@ fn flatten(map: &serde_json::Map<String, Value>, prefix: &str, out: &mut Vec<(St
     }
 }
 
-/// The cell text of a JSON value: strings as they are, numbers as JSON writes them,
-/// booleans `true`/`false`, `null` empty, arrays and objects as compact JSON.
-pub(crate) fn value_text(value: &Value) -> String {
-    match value {
-        Value::Null => String::new(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.clone(),
-        Value::Array(_) | Value::Object(_) => value.to_string(),
-    }
-}
-
-/// `object`, `array`, `string`, ... for messages.
-pub(crate) fn kind_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// Parses a JSON document; `what` is "response" or "file" for the message.
-pub(crate) fn parse_json(bytes: &[u8], what: &str) -> Result<Value, String> {
-    // Files saved by Windows tools often start with a UTF-8 byte-order mark.
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    serde_json::from_slice(bytes).map_err(|e| {
-        let text = String::from_utf8_lossy(bytes);
-        if text.trim().is_empty() {
-            format!("{what} is empty, not JSON")
-        } else {
-            format!(
-                "{what} is not JSON (starts with `{}`): {e}",
-                snippet(&text, 40)
-            )
-        }
-    })
-}
-
-/// The first `max` characters of `text` on one line, with `…` when cut.
-pub(crate) fn snippet(text: &str, max: usize) -> String {
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > max {
-        let mut cut: String = one_line.chars().take(max).collect();
-        cut.push('…');
-        cut
+fn dotted(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
     } else {
-        one_line
-    }
-}
-
-/// Steps along a dotted path; a number steps into an array.
-pub(crate) fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
-    if path.is_empty() {
-        return Some(value);
-    }
-    path.split('.')
-        .try_fold(value, |current, segment| match current {
-            Value::Object(map) => map.get(segment),
-            Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
-            _ => None,
-        })
-}
-
-/// Takes the record array at `path` out of a response.
-pub(crate) fn take_records(mut value: Value, path: &str) -> Result<Vec<Value>, String> {
-    let mut current = &mut value;
-    let mut walked: Vec<&str> = Vec::new();
-    if !path.is_empty() {
-        for segment in path.split('.') {
-            let found = match current {
-                Value::Object(map) => map.get_mut(segment),
-                Value::Array(items) => segment
-                    .parse::<usize>()
-                    .ok()
-                    .and_then(move |i| items.get_mut(i)),
-                _ => None,
-            };
-            current = match found {
-                Some(next) => next,
-                None => {
-                    return Err(format!(
-                        "records_path `{path}`: there is no `{segment}` in {}",
-                        if walked.is_empty() {
-                            "the top-level value".to_string()
-                        } else {
-                            format!("`{}`", walked.join("."))
-                        }
-                    ))
-                }
-            };
-            walked.push(segment);
-        }
-    }
-    match current.take() {
-        Value::Array(items) => Ok(items),
-        Value::Null => Ok(Vec::new()),
-        other if path.is_empty() => Err(format!(
-            "the top-level value is not an array (found {}); set records_path to the \
-             path of the record array",
-            kind_name(&other)
-                .trim_start_matches("an ")
-                .trim_start_matches("a ")
-        )),
-        other => Err(format!(
-            "records_path `{path}` is not an array (found {})",
-            kind_name(&other)
-                .trim_start_matches("an ")
-                .trim_start_matches("a ")
-        )),
+        format!("{prefix}.{key}")
     }
 }
 
@@ -1139,505 +966,124 @@ fn read_file_capped(path: &std::path::Path, max: u64) -> Result<Vec<u8>, FileErr
     Ok(bytes)
 }
 
-/// Query parameter names whose values are hidden wherever a URL is shown.
-const SECRET_PARAM_WORDS: [&str; 8] = [
-    "key",
-    "token",
-    "secret",
-    "password",
-    "passwd",
-    "signature",
-    "auth",
-    "credential",
-];
-
-/// The URL without user info, fragment, or values of secret-looking query parameters.
-fn base_without_secrets(url: &Url) -> Url {
-    let mut shown = url.clone();
-    // Both calls only fail for URLs that cannot have credentials, which then have none.
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
-    shown.set_fragment(None);
-    if shown.query().is_some() {
-        let pairs: Vec<(String, String)> = shown
-            .query_pairs()
-            .map(|(k, v)| {
-                let lower = k.to_ascii_lowercase();
-                let secret = SECRET_PARAM_WORDS.iter().any(|w| lower.contains(w));
-                (
-                    k.into_owned(),
-                    if secret {
-                        "REDACTED".to_string()
-                    } else {
-                        v.into_owned()
-                    },
-                )
-            })
-            .collect();
-        shown.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    shown
-}
-
-/// A URL for people: without secrets, and with Thai and other text decoded.
-fn show_url(url: &Url) -> String {
-    let text = url.as_str();
-    let mut bytes = Vec::with_capacity(text.len());
-    let raw = text.as_bytes();
-    let mut i = 0;
-    while i < raw.len() {
-        let decoded = (raw[i] == b'%')
-            .then(|| raw.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-            // Only non-ASCII bytes are decoded, so `&`, `=` and spaces stay escaped.
-            .filter(|b| *b >= 0x80);
-        match decoded {
-            Some(b) => {
-                bytes.push(b);
-                i += 3;
-            }
-            None => {
-                bytes.push(raw[i]);
-                i += 1;
-            }
-        }
-    }
-    match String::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(_) => text.to_string(),
-    }
-}
-
 /// A URL as written in a config, shown when it does not even parse: without any query.
-fn show_url_text(raw: &str) -> String {
+fn url_without_query(raw: &str) -> String {
     raw.split(['?', '#']).next().unwrap_or(raw).to_string()
 }
 
-/// Timeout, retry and size limits of an [`HttpClient`].
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct HttpSettings {
-    /// Seconds for connecting and for each response.
-    pub timeout_secs: u64,
-    /// Further attempts after a transient failure.
-    pub retries: u32,
-    /// Largest response body accepted.
-    pub max_response_bytes: u64,
-}
-
-/// A response that came back 2xx, body read within the size cap.
-pub(crate) struct Fetched {
-    /// Response headers.
-    pub headers: HeaderMap,
-    /// Response body.
-    pub body: Vec<u8>,
-}
-
-/// A blocking HTTP client with the hub's rules: timeouts, retries with exponential
-/// backoff and jitter on timeouts, connection errors, 429 and 5xx, a size cap, redirects
-/// only within the host, and errors that name the URL but never a secret.
-pub(crate) struct HttpClient {
-    client: reqwest::blocking::Client,
-    settings: HttpSettings,
-    /// Secret values (tokens, keys, passwords) scrubbed from every message.
-    secrets: Vec<String>,
-}
-
-const USER_AGENT: &str = concat!("abe-hub/", env!("CARGO_PKG_VERSION"));
-const BACKOFF_BASE: Duration = Duration::from_millis(500);
-const BACKOFF_CAP: Duration = Duration::from_secs(30);
-const MAX_REDIRECTS: usize = 10;
-
-/// How one attempt failed.
-enum Failure {
-    /// Worth another attempt; `wait` is the server's `Retry-After`, if it sent one.
-    Transient {
-        message: String,
-        wait: Option<Duration>,
-    },
-    /// Retrying cannot help.
-    Permanent(String),
-}
-
-impl HttpClient {
-    /// A client; it must be built and used outside an async context (the pipeline
-    /// reads sources inside `spawn_blocking`).
-    pub(crate) fn new(settings: HttpSettings, secrets: Vec<String>) -> Result<Self, SourceError> {
-        if settings.timeout_secs == 0 {
-            return Err(SourceError::Config(
-                "timeout_secs must be at least 1".into(),
-            ));
-        }
-        if settings.max_response_bytes == 0 {
-            return Err(SourceError::Config(
-                "max_response_bytes must be at least 1".into(),
-            ));
-        }
-        let timeout = Duration::from_secs(settings.timeout_secs);
-        let client = reqwest::blocking::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .user_agent(USER_AGENT)
-            .redirect(reqwest::redirect::Policy::custom(|attempt| {
-                let allowed = attempt.previous().first().is_some_and(|first| {
-                    first.host_str() == attempt.url().host_str()
-                        && !(first.scheme() == "https" && attempt.url().scheme() == "http")
-                });
-                if attempt.previous().len() > MAX_REDIRECTS {
-                    attempt.error("too many redirects")
-                } else if allowed {
-                    attempt.follow()
-                } else {
-                    // The 3xx comes back and becomes a clear error.
-                    attempt.stop()
-                }
-            }))
-            .build()
-            .map_err(|e| SourceError::Config(format!("cannot start the HTTP client: {e}")))?;
-        Ok(HttpClient {
-            client,
-            settings,
-            secrets: secrets.into_iter().filter(|s| !s.is_empty()).collect(),
-        })
+impl Source for HttpJsonConfig {
+    /// Checks the config, reads the secrets and fetches the first page (or the file).
+    fn open(&self, context: &OpenContext<'_>) -> Result<RecordStream, SourceError> {
+        Ok(Box::new(self.open_stream(context)?))
     }
 
-    /// `text` with every secret value replaced.
-    pub(crate) fn redact(&self, text: &str) -> String {
-        let mut text = text.to_string();
-        for secret in &self.secrets {
-            if text.contains(secret.as_str()) {
-                text = text.replace(secret.as_str(), "[secret]");
+    fn local_paths(&self) -> Vec<LocalPath<'_>> {
+        match Location::parse(&self.url) {
+            Ok(Location::Web(_)) => Vec::new(),
+            // A `file:` URL or an unreadable one is refused as a path outside the folder.
+            _ => vec![("url", self.url.as_str())],
+        }
+    }
+
+    fn secret_vars(&self) -> Vec<SecretVar<'_>> {
+        self.auth.iter().flat_map(Auth::variables).collect()
+    }
+
+    fn literal_secrets(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        if redact::url(&self.url) != self.url {
+            found.push("url".to_string());
+        }
+        for name in self.query.keys().filter(|n| is_secret_name(n)) {
+            found.push(format!("query.{name}"));
+        }
+        for name in self.headers.keys().filter(|n| is_secret_name(n)) {
+            found.push(format!("headers.{name}"));
+        }
+        found
+    }
+
+    fn redact(&mut self) {
+        self.url = redact::url(&self.url);
+        for (name, value) in self.query.iter_mut() {
+            if is_secret_name(name) {
+                *value = ParamValue::Text(REDACTED.into());
             }
         }
-        text
-    }
-
-    /// `url` as positions and errors show it.
-    pub(crate) fn show_url(&self, url: &Url) -> String {
-        self.redact(&show_url(&base_without_secrets(url)))
-    }
-
-    /// Sends a request, retrying transient failures, and returns a 2xx response.
-    pub(crate) fn fetch(
-        &self,
-        method: reqwest::Method,
-        url: &Url,
-        headers: &HeaderMap,
-        body: Option<&Value>,
-    ) -> Result<Fetched, SourceError> {
-        let attempts = self.settings.retries.saturating_add(1);
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let (message, wait) = match self.attempt(&method, url, headers, body) {
-                Ok(fetched) => return Ok(fetched),
-                Err(Failure::Permanent(message)) => return Err(self.error(url, message)),
-                Err(Failure::Transient { message, wait }) => (message, wait),
-            };
-            if attempt >= attempts {
-                let tries = if attempts == 1 {
-                    "1 attempt, retries = 0".to_string()
-                } else {
-                    format!("gave up after {attempts} attempts")
-                };
-                return Err(self.error(url, format!("{message} ({tries})")));
-            }
-            let delay = wait.map_or_else(|| backoff(attempt), |w| w.min(BACKOFF_CAP));
-            tracing::warn!(
-                url = %self.show_url(url),
-                attempt,
-                of = attempts,
-                delay_ms = delay.as_millis() as u64,
-                "{}; retrying",
-                self.scrub(url, &message)
-            );
-            std::thread::sleep(delay);
+        for value in self.headers.values_mut() {
+            *value = REDACTED.into();
+        }
+        if let Some(body) = &mut self.body {
+            *body = Value::String(REDACTED.into());
         }
     }
-
-    fn error(&self, url: &Url, message: String) -> SourceError {
-        SourceError::Io {
-            path: self.show_url(url),
-            source: std::io::Error::other(self.scrub(url, &message)),
-        }
-    }
-
-    /// Message text without the raw URL (it may carry literal keys) or secrets.
-    fn scrub(&self, url: &Url, message: &str) -> String {
-        self.redact(&message.replace(url.as_str(), &show_url(&base_without_secrets(url))))
-    }
-
-    fn attempt(
-        &self,
-        method: &reqwest::Method,
-        url: &Url,
-        headers: &HeaderMap,
-        body: Option<&Value>,
-    ) -> Result<Fetched, Failure> {
-        let mut request = self
-            .client
-            .request(method.clone(), url.clone())
-            .headers(headers.clone());
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().map_err(|e| self.transport_failure(e))?;
-        let status = response.status();
-        let response_headers = response.headers().clone();
-        if status.is_success() {
-            let body = self.read_capped(response)?;
-            return Ok(Fetched {
-                headers: response_headers,
-                body,
-            });
-        }
-        if status.is_redirection() {
-            let location = response_headers
-                .get(reqwest::header::LOCATION)
-                .and_then(|l| l.to_str().ok())
-                .and_then(|l| url.join(l).ok())
-                .map_or_else(
-                    || "nowhere".to_string(),
-                    |l| show_url(&base_without_secrets(&l)),
-                );
-            return Err(Failure::Permanent(format!(
-                "HTTP {status}: redirected to {location}, another host or plain http, which \
-                 is not followed so credentials stay with the configured host; put the \
-                 final address in the config"
-            )));
-        }
-        let detail = error_detail(&read_prefix(response, 4096));
-        let message = format!("HTTP {status}{detail}");
-        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            Err(Failure::Transient {
-                message,
-                wait: retry_after(&response_headers),
-            })
-        } else if status.is_server_error() {
-            Err(Failure::Transient {
-                message,
-                wait: None,
-            })
-        } else {
-            Err(Failure::Permanent(format!("{message} (not retried)")))
-        }
-    }
-
-    fn transport_failure(&self, error: reqwest::Error) -> Failure {
-        if error.is_builder() {
-            return Failure::Permanent(format!("cannot build the request: {}", chain(&error)));
-        }
-        let message = if error.is_timeout() {
-            format!("no response within {} s", self.settings.timeout_secs)
-        } else if error.is_connect() {
-            format!("cannot connect: {}", chain(&error.without_url()))
-        } else {
-            chain(&error.without_url())
-        };
-        Failure::Transient {
-            message,
-            wait: None,
-        }
-    }
-
-    fn read_capped(&self, response: reqwest::blocking::Response) -> Result<Vec<u8>, Failure> {
-        let max = self.settings.max_response_bytes;
-        let too_large = || {
-            Failure::Permanent(format!(
-                "the response is larger than max_response_bytes = {max} bytes"
-            ))
-        };
-        if response.content_length().is_some_and(|len| len > max) {
-            return Err(too_large());
-        }
-        let mut body = Vec::new();
-        response
-            .take(max.saturating_add(1))
-            .read_to_end(&mut body)
-            .map_err(|e| Failure::Transient {
-                message: if e.kind() == std::io::ErrorKind::TimedOut
-                    || chain(&e).contains("timed out")
-                {
-                    format!(
-                        "the response stopped arriving within {} s",
-                        self.settings.timeout_secs
-                    )
-                } else {
-                    format!("reading the response failed: {}", chain(&e))
-                },
-                wait: None,
-            })?;
-        if body.len() as u64 > max {
-            return Err(too_large());
-        }
-        Ok(body)
-    }
-}
-
-/// An error and its causes, `a: b: c`.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
-/// Up to `max` bytes of a response body, for an error message.
-fn read_prefix(response: reqwest::blocking::Response, max: u64) -> Vec<u8> {
-    let mut body = Vec::new();
-    // An error body that cannot be read still leaves the status to report.
-    let _ = response.take(max).read_to_end(&mut body);
-    body
-}
-
-/// What an error body says: a JSON API's `error.message` / `message` / `error` /
-/// `detail`, or the start of the text.
-fn error_detail(body: &[u8]) -> String {
-    let said = match serde_json::from_slice::<Value>(body) {
-        Ok(json) => [
-            "error.message",
-            "message",
-            "error_description",
-            "error",
-            "detail",
-        ]
-        .iter()
-        .find_map(|path| {
-            lookup(&json, path).and_then(|v| match v {
-                Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
-                Value::Object(_) | Value::Array(_) => Some(v.to_string()),
-                _ => None,
-            })
-        })
-        .unwrap_or_else(|| json.to_string()),
-        Err(_) => String::from_utf8_lossy(body).into_owned(),
-    };
-    let said = snippet(&said, 300);
-    if said.is_empty() {
-        String::new()
-    } else {
-        format!(": {said}")
-    }
-}
-
-/// `Retry-After` in seconds (the HTTP-date form falls back to backoff).
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
-}
-
-/// Wait before retry `attempt` (1-based): base × 2^(attempt−1) capped, then "equal
-/// jitter" — half fixed, half random — so parallel runs do not retry in step.
-fn backoff(attempt: u32) -> Duration {
-    let exponential = BACKOFF_BASE
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
-        .min(BACKOFF_CAP);
-    let half = exponential / 2;
-    half + half.mul_f64(jitter())
-}
-
-/// A number in [0, 1) without a random-number crate: `RandomState` is seeded randomly
-/// per instance, and the clock adds variation between calls.
-fn jitter() -> f64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let hash = std::collections::hash_map::RandomState::new().hash_one(nanos);
-    (hash >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        for (plain, encoded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(plain.as_bytes()), encoded);
-        }
+    fn config(value: serde_json::Value) -> HttpJsonConfig {
+        serde_json::from_value(value).expect("config")
     }
 
     #[test]
-    fn link_header_finds_next_among_several() {
-        let current = Url::parse("https://api.example/v1/items?page=2").expect("url");
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            reqwest::header::LINK,
-            HeaderValue::from_static(
-                "<https://api.example/v1/items?page=1>; rel=\"prev first\", \
-                 </v1/items?page=3&a=1,2>; title=\"x, y\"; rel=\"next\", \
-                 <https://api.example/v1/items?page=9>; rel=last",
-            ),
+    fn literal_secrets_are_found_and_redacted() {
+        let mut c = config(serde_json::json!({
+            "url": "https://u:pw@api.example/v1?token=abc&province=90",
+            "query": { "api_key": "k", "year": 2566 },
+            "headers": { "X-Api-Key": "k", "Accept-Language": "th" },
+            "auth": { "kind": "bearer", "token_env": "ABE_SECRET_T" }
+        }));
+        assert_eq!(
+            c.literal_secrets(),
+            ["url", "query.api_key", "headers.X-Api-Key"]
         );
-        let next = next_link(&headers, &current).expect("next");
-        assert_eq!(next.as_str(), "https://api.example/v1/items?page=3&a=1,2");
-        headers.insert(
-            reqwest::header::LINK,
-            HeaderValue::from_static("<https://api.example/v1/items?page=1>; rel=\"prev\""),
+        assert_eq!(c.secret_vars(), [("auth.token_env", "ABE_SECRET_T")]);
+        c.redact();
+        assert_eq!(
+            c.url,
+            "https://u:REDACTED@api.example/v1?token=REDACTED&province=90"
         );
-        assert!(next_link(&headers, &current).is_none());
+        assert_eq!(c.query["api_key"], ParamValue::Text(REDACTED.into()));
+        assert_eq!(c.query["year"], ParamValue::Integer(2566));
+        assert!(c.headers.values().all(|v| v == REDACTED));
+        let plain = config(serde_json::json!({ "url": "https://api.example/v1?province=90" }));
+        assert!(plain.literal_secrets().is_empty());
+        assert!(plain.local_paths().is_empty());
+        let file = config(serde_json::json!({ "url": "lists/provinces.json" }));
+        assert_eq!(file.local_paths(), [("url", "lists/provinces.json")]);
     }
 
     #[test]
-    fn shown_urls_hide_credentials_and_secret_parameters() {
-        let url = Url::parse(
-            "https://user:pw@data.example/api?province=%E0%B8%AA&api_key=abc&accessToken=x#f",
+    fn records_whose_keys_keep_changing_stop_growing_the_header() {
+        let dir = tempfile::tempdir().expect("dir");
+        let records: Vec<Value> = (0..MAX_COLUMNS + 50)
+            .map(|i| serde_json::json!({ "code": "90", format!("k{i}"): i }))
+            .collect();
+        std::fs::write(
+            dir.path().join("wide.json"),
+            serde_json::to_vec(&records).expect("json"),
         )
-        .expect("url");
-        let shown = show_url(&base_without_secrets(&url));
-        assert_eq!(
-            shown,
-            "https://data.example/api?province=ส&api_key=REDACTED&accessToken=REDACTED"
-        );
-    }
-
-    #[test]
-    fn backoff_grows_and_stays_capped() {
-        for attempt in 1..40 {
-            let d = backoff(attempt);
-            let full = BACKOFF_BASE
-                .saturating_mul(1u32 << (attempt - 1).min(16))
-                .min(BACKOFF_CAP);
-            assert!(d >= full / 2 && d <= full, "{attempt}: {d:?}");
+        .expect("write");
+        let stream = HttpJsonConfig::new("wide.json")
+            .open(&OpenContext::full(dir.path()))
+            .expect("opens");
+        let (mut read, mut rejected, mut widest) = (0, 0, 0);
+        for item in stream {
+            match item.expect("reads") {
+                SourceItem::Record(r) => {
+                    read += 1;
+                    widest = widest.max(r.header.names().len());
+                }
+                SourceItem::Reject(r) => {
+                    rejected += 1;
+                    assert!(r.reason.contains("beyond the limit"), "{r}");
+                }
+            }
         }
-    }
-
-    #[test]
-    fn records_path_walks_objects_and_array_indices() {
-        let value: Value =
-            serde_json::from_str(r#"{"data":[{"rows":[1,2]}],"x":{"y":null}}"#).expect("json");
-        assert_eq!(
-            take_records(value.clone(), "data.0.rows")
-                .expect("rows")
-                .len(),
-            2
-        );
-        assert!(take_records(value.clone(), "x.y").expect("null").is_empty());
-        let err = take_records(value.clone(), "data.1.rows").expect_err("missing");
-        assert!(err.contains("no `1` in `data`"), "{err}");
-        let err = take_records(value, "x").expect_err("object");
-        assert_eq!(err, "records_path `x` is not an array (found object)");
+        assert_eq!(widest, MAX_COLUMNS);
+        assert_eq!(read, MAX_COLUMNS - 1, "`code` takes one column");
+        assert_eq!(rejected, 51);
     }
 }

@@ -3,7 +3,12 @@
 //! database writes its own numbers and dates), an incremental run asks the database
 //! for the rows past its cursor, and rows stream from a reader thread in batches.
 
-use crate::{resolve, Cell, Header, OpenContext, Record, RecordStream, SourceError, SourceItem};
+use crate::reader_thread::{Feed, Next, ReaderThread};
+use crate::{
+    resolve, Cell, Header, LocalPath, OpenContext, Record, RecordStream, SecretVar, Source,
+    SourceError, SourceItem,
+};
+use abe_schema::redact::{self, REDACTED};
 use abe_schema::{Reject, SourcePosition};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
@@ -12,14 +17,11 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{Column, ConnectOptions, Executor, Row, Statement, TypeInfo};
 use std::str::FromStr;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Rows per message from the reader thread.
 const BATCH_ROWS: usize = 1_000;
-/// Batches in flight between the reader thread and the run.
-const BATCHES_IN_FLIGHT: usize = 4;
 
 /// A query against a database.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -152,9 +154,7 @@ impl SqlConfig {
         Ok((url, label))
     }
 
-    /// Connects, checks the query and the cursor column, and starts streaming. Errors
-    /// found before the first row (no connection, a bad query) are returned here.
-    pub fn open(&self, context: &OpenContext<'_>) -> Result<RecordStream, SourceError> {
+    fn open_query(&self, context: &OpenContext<'_>) -> Result<RecordStream, SourceError> {
         let (url, label) = self.url_and_label()?;
         let engine = Engine::of(&url).ok_or_else(|| {
             SourceError::Config(format!(
@@ -175,53 +175,80 @@ impl SqlConfig {
                 .map(|i| (i.field.to_string(), i.after.map(str::to_string))),
             connect_timeout: Duration::from_secs(self.connect_timeout_secs.max(1)),
         };
-        let (sender, receiver) = sync_channel(BATCHES_IN_FLIGHT);
-        std::thread::Builder::new()
-            .name("sql-reader".into())
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime,
-                    Err(e) => {
-                        let _ = sender.send(Message::Failed(format!("cannot start: {e}")));
-                        return;
-                    }
-                };
-                let last = match runtime.block_on(request.read(&sender)) {
-                    Ok(()) => Message::Done,
-                    Err(reason) => Message::Failed(reason),
-                };
-                // The run may have stopped listening; nothing is left to tell it then.
-                let _ = sender.send(last);
-            })
-            .map_err(|source| SourceError::Io {
-                path: label.clone(),
-                source,
-            })?;
+        let reader = ReaderThread::spawn("sql-reader", READER_STOPPED, move |feed| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start: {e}"))?
+                .block_on(request.read(feed))
+        })
+        .map_err(|source| SourceError::Io {
+            path: label.clone(),
+            source,
+        })?;
         let failed = |reason: String| SourceError::Format {
             path: label.clone(),
             format: "SQL source",
             reason,
         };
-        let header = match receiver.recv() {
-            Ok(Message::Columns(names)) => Arc::new(Header::new(names)),
-            Ok(Message::Failed(reason)) => return Err(failed(reason)),
-            Ok(Message::Rows(_) | Message::Done) | Err(_) => {
+        let header = match reader.next() {
+            Next::Message(Message::Columns(names)) => Arc::new(Header::new(names)),
+            Next::Failed(reason) => return Err(failed(reason)),
+            Next::Message(Message::Rows(_)) | Next::Done => {
                 return Err(failed(
                     "the reader stopped before the query's columns".into(),
                 ))
             }
         };
         Ok(Box::new(SqlRecords {
-            receiver,
+            reader,
             label,
             header,
             row: 0,
             pending: Vec::new().into_iter(),
             finished: false,
         }))
+    }
+}
+
+impl Source for SqlConfig {
+    /// Connects, checks the query and the cursor column, and starts streaming. Errors
+    /// found before the first row (no connection, a bad query) are returned here.
+    fn open(&self, context: &OpenContext<'_>) -> Result<RecordStream, SourceError> {
+        self.open_query(context)
+    }
+
+    fn local_paths(&self) -> Vec<LocalPath<'_>> {
+        match self.url.as_deref().map(str::trim) {
+            Some(url) if url.to_ascii_lowercase().starts_with("sqlite:") => {
+                let rest = &url["sqlite:".len()..];
+                let rest = rest.strip_prefix("//").unwrap_or(rest);
+                vec![("url", rest.split('?').next().unwrap_or(rest))]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn secret_vars(&self) -> Vec<SecretVar<'_>> {
+        self.url_env
+            .iter()
+            .map(|v| ("url_env", v.as_str()))
+            .collect()
+    }
+
+    fn literal_secrets(&self) -> Vec<String> {
+        match &self.url {
+            Some(url) if has_password(url) || redact::url(url) != *url => vec!["url".into()],
+            _ => Vec::new(),
+        }
+    }
+
+    fn redact(&mut self) {
+        if let Some(url) = &mut self.url {
+            *url = redact::url(url);
+        }
+        // The query describes a partner's own database; it is theirs to show.
+        self.query = REDACTED.into();
     }
 }
 
@@ -258,11 +285,9 @@ enum Message {
     Columns(Vec<String>),
     /// Rows: each column's text, `None` where it could not be read as text.
     Rows(Vec<Vec<Result<Option<String>, String>>>),
-    /// The query cannot go on.
-    Failed(String),
-    /// Every row was sent.
-    Done,
 }
+
+const READER_STOPPED: &str = "the reader stopped unexpectedly";
 
 /// Everything the reader thread needs.
 struct Request {
@@ -275,7 +300,7 @@ struct Request {
 }
 
 impl Request {
-    async fn read(self, sender: &SyncSender<Message>) -> Result<(), String> {
+    async fn read(self, feed: &Feed<Message>) -> Result<(), String> {
         let connect_error = |e: sqlx::Error| format!("cannot connect: {}", plain(&e));
         match self.engine {
             Engine::Postgres => {
@@ -287,7 +312,7 @@ impl Request {
                 if let Some((_, Some(after))) = &self.cursor {
                     query = query.bind(after.clone());
                 }
-                self.pump::<sqlx::Postgres>(columns, query.fetch(&mut conn), sender)
+                self.pump::<sqlx::Postgres>(columns, query.fetch(&mut conn), feed)
                     .await
             }
             Engine::MySql => {
@@ -299,7 +324,7 @@ impl Request {
                 if let Some((_, Some(after))) = &self.cursor {
                     query = query.bind(after.clone());
                 }
-                self.pump::<sqlx::MySql>(columns, query.fetch(&mut conn), sender)
+                self.pump::<sqlx::MySql>(columns, query.fetch(&mut conn), feed)
                     .await
             }
             Engine::Sqlite => {
@@ -324,7 +349,7 @@ impl Request {
                         CursorValue::Text(t) => query.bind(t),
                     };
                 }
-                self.pump::<sqlx::Sqlite>(columns, query.fetch(&mut conn), sender)
+                self.pump::<sqlx::Sqlite>(columns, query.fetch(&mut conn), feed)
                     .await
             }
         }
@@ -416,14 +441,14 @@ impl Request {
         &self,
         columns: Vec<String>,
         mut rows: futures::stream::BoxStream<'q, Result<DB::Row, sqlx::Error>>,
-        sender: &SyncSender<Message>,
+        feed: &Feed<Message>,
     ) -> Result<(), String>
     where
         for<'r> Option<String>: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
         usize: sqlx::ColumnIndex<DB::Row>,
     {
         let width = columns.len();
-        if sender.send(Message::Columns(columns)).is_err() {
+        if !feed.send(Message::Columns(columns)) {
             return Ok(());
         }
         let mut batch = Vec::with_capacity(BATCH_ROWS);
@@ -441,12 +466,12 @@ impl Request {
             batch.push(cells);
             if batch.len() >= BATCH_ROWS {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
-                if sender.send(Message::Rows(full)).is_err() {
+                if !feed.send(Message::Rows(full)) {
                     return Ok(());
                 }
             }
         }
-        if !batch.is_empty() && sender.send(Message::Rows(batch)).is_err() {
+        if !batch.is_empty() && !feed.send(Message::Rows(batch)) {
             return Ok(());
         }
         Ok(())
@@ -478,7 +503,7 @@ fn plain(error: &sqlx::Error) -> String {
 
 /// The run's side: rows into records.
 struct SqlRecords {
-    receiver: Receiver<Message>,
+    reader: ReaderThread<Message>,
     label: String,
     header: Arc<Header>,
     row: u64,
@@ -503,16 +528,16 @@ impl Iterator for SqlRecords {
                 format: "SQL source",
                 reason,
             };
-            match self.receiver.recv() {
-                Ok(Message::Rows(rows)) => self.pending = rows.into_iter(),
-                Ok(Message::Done) => self.finished = true,
-                Ok(Message::Failed(reason)) => {
+            match self.reader.next() {
+                Next::Message(Message::Rows(rows)) => self.pending = rows.into_iter(),
+                Next::Done => self.finished = true,
+                Next::Failed(reason) => {
                     self.finished = true;
                     return Some(Err(failed(reason)));
                 }
-                Ok(Message::Columns(_)) | Err(_) => {
+                Next::Message(Message::Columns(_)) => {
                     self.finished = true;
-                    return Some(Err(failed("the reader stopped unexpectedly".into())));
+                    return Some(Err(failed(READER_STOPPED.into())));
                 }
             }
         }

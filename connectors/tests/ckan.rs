@@ -4,7 +4,7 @@
 mod support;
 
 use abe_connectors::ckan::CkanConfig;
-use abe_connectors::{Incremental, OpenContext, SourceError};
+use abe_connectors::{Incremental, OpenContext, Source, SourceError};
 use axum::extract::Query;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
@@ -244,12 +244,11 @@ fn incremental_runs_sort_by_the_cursor_field_and_filters_are_json() {
         .filters
         .insert("province_code".into(), json!(["90", "65"]));
     let context = OpenContext {
-        base_dir: Path::new("."),
-        expected_columns: &[],
         incremental: Some(Incremental {
             field: "ปีการศึกษา",
             after: Some("2565"),
         }),
+        ..OpenContext::full(Path::new("."))
     };
     let read = drain(config.open(&context)).ok();
     assert_eq!(read.records.len(), TOTAL);

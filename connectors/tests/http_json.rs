@@ -4,7 +4,7 @@
 mod support;
 
 use abe_connectors::http_json::{Auth, HttpJsonConfig, HttpMethod, Pagination};
-use abe_connectors::{Incremental, OpenContext, SourceConfig};
+use abe_connectors::{Incremental, OpenContext, Source, SourceConfig};
 use axum::extract::Query;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
@@ -882,12 +882,11 @@ fn incremental_runs_send_the_cursor_and_post_sends_the_body() {
     config.records_path = "hits".into();
     config.incremental_param = Some("updated_after".into());
     let context = OpenContext {
-        base_dir: Path::new("."),
-        expected_columns: &[],
         incremental: Some(Incremental {
             field: "updated_at",
             after: Some("2024-05-01T00:00:00"),
         }),
+        ..OpenContext::full(Path::new("."))
     };
     let read = drain(config.open(&context)).ok();
     assert_eq!(read.records.len(), 1);

@@ -125,6 +125,10 @@ vocabulary! {
         Succeeded = "succeeded",
         /// Rolled back; the previous data stands.
         Failed = "failed",
+        /// The process running it stopped answering and its lease expired; rolled back.
+        Abandoned = "abandoned",
+        /// Stopped on request (Ctrl-C, SIGTERM) and rolled back.
+        Cancelled = "cancelled",
     }
 }
 
@@ -192,55 +196,6 @@ pub struct Threshold {
     pub warning: Option<f64>,
     /// Value at which a critical alert is raised.
     pub critical: Option<f64>,
-}
-
-/// An area of the hierarchy as loaded by a connector.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AreaRow {
-    /// 2, 4 or 6-digit DOPA code.
-    pub code: String,
-    /// Level implied by the code length.
-    pub level: AreaLevel,
-    /// Parent code implied by the prefix.
-    pub parent_code: Option<String>,
-    /// Thai name.
-    pub name_th: String,
-    /// English name.
-    pub name_en: Option<String>,
-}
-
-/// A school as loaded by a connector.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SchoolRow {
-    /// Ministry school code (OBEC 10-digit or another agency's).
-    pub code: String,
-    /// Thai name.
-    pub name_th: String,
-    /// English name.
-    pub name_en: Option<String>,
-    /// Area code the school is in (usually a subdistrict).
-    pub area_code: String,
-    /// Affiliation, e.g. `OBEC`, `LAO`, `BPP`.
-    pub affiliation: Option<String>,
-    /// Levels taught, free text such as `primary;lower_secondary`.
-    pub levels: Option<String>,
-}
-
-/// One value of an indicator for an area or school, a period and a breakdown.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ObservationRow {
-    /// Indicator code.
-    pub indicator: String,
-    /// Area code; for a school observation, the school's area.
-    pub area_code: String,
-    /// School code, empty when the observation is about an area.
-    pub school_code: String,
-    /// Period, e.g. `2023` (calendar or academic year as the indicator defines).
-    pub period: String,
-    /// Canonical breakdown, see [`Breakdown`]; empty for the total.
-    pub breakdown: String,
-    /// The value.
-    pub value: f64,
 }
 
 /// A breakdown such as sex=female, level=primary, held sorted by dimension so that one

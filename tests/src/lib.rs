@@ -175,6 +175,8 @@ pub struct TestApp {
     pub store: Store,
     /// HTTP client.
     pub client: reqwest::Client,
+    /// The admin token the hub was started with.
+    pub admin_token: Option<String>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<Result<()>>>,
     _db: TestDb,
@@ -206,6 +208,7 @@ impl TestApp {
             base,
             store,
             client: reqwest::Client::new(),
+            admin_token: token.map(str::to_string),
             stop: Some(stop),
             server: Some(server),
             _db: db,
@@ -215,6 +218,20 @@ impl TestApp {
     /// Posts a GraphQL query; returns `data`, failing on any GraphQL error.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
         let body = self.graphql_raw(query, variables).await;
+        if let Some(errors) = body.get("errors") {
+            panic!("GraphQL errors: {errors}");
+        }
+        body["data"].clone()
+    }
+
+    /// Posts a GraphQL query with the admin token; returns `data`, failing on any
+    /// GraphQL error.
+    pub async fn graphql_as_admin(&self, query: &str, variables: Value) -> Value {
+        let token = self
+            .admin_token
+            .as_deref()
+            .expect("started with an admin token");
+        let body = self.graphql_with_token(Some(token), query, variables).await;
         if let Some(errors) = body.get("errors") {
             panic!("GraphQL errors: {errors}");
         }

@@ -45,7 +45,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// Opens and drains a source, turning a panic into a test failure naming the file.
 fn sweep(label: &str, source: &SourceConfig, base: &Path) -> Outcome {
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        let mut stream = match source.open(&OpenContext::full(base)) {
+        let mut stream = match source.source().open(&OpenContext::full(base)) {
             Ok(stream) => stream,
             Err(e) => return Outcome::Refused(e.to_string()),
         };
@@ -174,9 +174,9 @@ fn known_bad_shared_files_are_refused_with_the_reason() {
 /// message.
 async fn expect_failure(pipeline: &Pipeline, def: &ConnectorDef, case: &str, expected: &str) {
     match pipeline.run(def, Trigger::Manual).await {
-        Err(RunError::Failed { message, .. }) => assert!(
-            message.contains(expected),
-            "{case}: expected \"{expected}\" in: {message}"
+        Err(RunError::Failed { cause, .. }) => assert!(
+            cause.to_string().contains(expected),
+            "{case}: expected \"{expected}\" in: {cause}"
         ),
         other => panic!("{case}: expected a failed run, got {other:?}"),
     }
@@ -301,7 +301,7 @@ both_backends!(
             (Some(2), Some("n"))
         );
         assert!(
-            rejects[0].reason.contains("above the limit"),
+            rejects[0].reason.contains("the limit for one cell"),
             "{}",
             rejects[0].reason
         );

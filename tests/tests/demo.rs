@@ -60,8 +60,10 @@ async fn rejects_of(app: &TestApp, connector: &str) -> Vec<Value> {
     rejects
 }
 
+const ADMIN_TOKEN: &str = "demo-admin-token-0123456789";
+
 both_backends!(demo_province_end_to_end, |backend: Backend| async move {
-    let app = TestApp::spawn(backend, "deploy/demo/hub.toml").await;
+    let app = TestApp::spawn_with_token(backend, "deploy/demo/hub.toml", Some(ADMIN_TOKEN)).await;
     app.wait_for_runs(&CONNECTORS, Duration::from_secs(60))
         .await;
 
@@ -208,10 +210,22 @@ both_backends!(demo_province_end_to_end, |backend: Backend| async move {
     assert_eq!(before, after);
     assert_eq!(after["observations"]["totalCount"], json!(300 + 75 + 75));
 
-    // A preview maps without writing: rows and rejects side by side.
+    // A preview maps without writing: rows and rejects side by side. It reads the
+    // source with its secrets and shows raw values, so it is for admins only.
     let runs_before = app.graphql("{ runs { totalCount } }", Value::Null).await;
+    let anonymous = app
+        .graphql_raw(
+            r#"{ preview(connector: "peo_students") { rows { row } } }"#,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        anonymous["errors"][0]["extensions"]["code"],
+        json!("UNAUTHENTICATED")
+    );
+    assert_eq!(anonymous["data"], Value::Null, "{anonymous}");
     let preview = app
-        .graphql(
+        .graphql_as_admin(
             r#"{ preview(connector: "peo_students", rows: 400) {
                  rows { row sheet fields { name value } }
                  rejects { row column value reason } } }"#,
@@ -237,7 +251,8 @@ both_backends!(demo_province_end_to_end, |backend: Backend| async move {
         runs_before
     );
     let missing = app
-        .graphql_raw(
+        .graphql_with_token(
+            Some(ADMIN_TOKEN),
             r#"{ preview(connector: "nope") { rows { row } } }"#,
             Value::Null,
         )

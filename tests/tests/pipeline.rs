@@ -152,7 +152,8 @@ both_backends!(a_failed_run_keeps_the_previous_data, |backend| async move {
     )
     .expect("write");
     match pipeline.run(&def, Trigger::Manual).await {
-        Err(RunError::Failed { message, .. }) => {
+        Err(RunError::Failed { cause, .. }) => {
+            let message = cause.to_string();
             assert!(
                 message.contains("obs.csv: column \"school\" is not in the header"),
                 "{message}"
@@ -477,10 +478,15 @@ both_backends!(
         );
         let refused = [&a, &b]
             .iter()
-            .filter(|r| matches!(r, Err(RunError::AlreadyRunning(_))))
+            .filter(|r| matches!(r, Err(RunError::AlreadyRunning { .. })))
             .count();
         let succeeded = [&a, &b].iter().filter(|r| r.is_ok()).count();
         assert_eq!((refused, succeeded), (1, 1), "{a:?} {b:?}");
-        assert!(!pipeline.is_running("obs"));
+        let runs = store.runs(Some("obs"), None, None, 10).await.expect("runs");
+        assert!(
+            runs.items.iter().all(|r| r.status != "running"),
+            "the lease is given up: {:?}",
+            runs.items
+        );
     }
 );

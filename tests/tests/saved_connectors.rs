@@ -257,7 +257,7 @@ both_backends!(
 
         // Named previews find saved connectors too.
         let named = app
-            .graphql(
+            .graphql_as_admin(
                 r#"{ preview(connector: "lao_copy", rows: 3) { rows { row } } }"#,
                 Value::Null,
             )

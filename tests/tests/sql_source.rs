@@ -168,14 +168,14 @@ async fn read(
     tokio::task::spawn_blocking(move || {
         let base = PathBuf::from(".");
         let context = OpenContext {
-            base_dir: &base,
             incremental: cursor.map(|(field, after)| Incremental {
                 field,
                 after: Some(after),
             }),
-            expected_columns: &[],
+            ..OpenContext::full(&base)
         };
         let stream = SourceConfig::Sql(config)
+            .source()
             .open(&context)
             .map_err(|e| e.to_string())?;
         let mut header = Vec::new();

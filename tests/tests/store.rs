@@ -1,47 +1,86 @@
 //! The store's contract, run on both backends: migrations agree, loads count what they
 //! do, a re-load changes nothing, a dropped load leaves the previous data, pages hold.
 
-use abe_schema::{Reject, SourcePosition, Target};
-use abe_store::{AreaFilter, ObservationFilter, Param, RunOutcome, RunSource, StagedRow, Store};
+use abe_schema::{
+    AreaRow, Code, ObservationRow, Reject, RunStatus, SourcePosition, Target, TargetRow,
+};
+use abe_store::{
+    AreaFilter, ObservationFilter, OpenRun, RunLease, RunOutcome, RunRequest, RunSource, Staged,
+    Store, StoreError,
+};
 use abe_tests::{both_backends, postgres_skipped, Backend, TestDb};
-use chrono::Utc;
+use chrono::{TimeDelta, Utc};
+use std::time::Duration;
 
-fn area(code: &str, level: &str, parent: Option<&str>, name: &str) -> StagedRow {
-    StagedRow(vec![
-        Param::from(code),
-        Param::from(level),
-        Param::from(parent),
-        Param::from(name),
-        Param::Text(None),
-        Param::from(0i64),
-        Param::from(1i64),
-    ])
+/// The process the tests' runs belong to.
+const OWNER: &str = "store-test";
+
+fn request(connector: &str, lease: Duration) -> RunRequest<'_> {
+    RunRequest {
+        connector,
+        trigger: "manual",
+        owner: OWNER,
+        lease,
+        scheduled_for: None,
+    }
 }
 
-fn observation(area: &str, period: &str, value: f64, row: i64) -> StagedRow {
-    StagedRow(vec![
-        Param::from("dropouts"),
-        Param::from(area),
-        Param::from(""),
-        Param::from(period),
-        Param::from("sex=female"),
-        Param::from(value),
-        Param::from(0i64),
-        Param::from(row),
-    ])
+/// Opens a run of `connector`, which must not be running.
+async fn open_run(store: &Store, connector: &str) -> i64 {
+    match store
+        .open_run(&request(connector, Duration::from_secs(60)), Utc::now())
+        .await
+        .expect("run")
+    {
+        OpenRun::Opened(id) => id,
+        other => panic!("{connector} could not open a run: {other:?}"),
+    }
 }
 
-async fn load(
+fn lease(run_id: i64) -> RunLease<'static> {
+    RunLease {
+        run_id,
+        owner: OWNER,
+    }
+}
+
+fn area(code: &str, level: &str, parent: Option<&str>, name: &str) -> Staged<AreaRow> {
+    Staged {
+        row: AreaRow {
+            code: code.into(),
+            level: level.parse().expect("level"),
+            parent_code: parent.map(str::to_string),
+            name_th: name.into(),
+            name_en: None,
+        },
+        source: 0,
+        source_row: Some(1),
+    }
+}
+
+fn observation(area: &str, period: &str, value: f64, row: i64) -> Staged<ObservationRow> {
+    Staged {
+        row: ObservationRow {
+            indicator: "dropouts".into(),
+            area_code: area.into(),
+            school_code: String::new(),
+            period: period.into(),
+            breakdown: "sex=female".into(),
+            value,
+        },
+        source: 0,
+        source_row: Some(row),
+    }
+}
+
+async fn load<R: TargetRow>(
     store: &Store,
     target: Target,
     connector: &str,
-    rows: &[StagedRow],
+    rows: &[Staged<R>],
     full_refresh: bool,
 ) -> abe_store::LoadCounts {
-    let run_id = store
-        .start_run(connector, "manual", Utc::now())
-        .await
-        .expect("run");
+    let run_id = open_run(store, connector).await;
     let mut load = store
         .begin_load(target, connector, run_id)
         .await
@@ -55,7 +94,7 @@ async fn load(
         }],
         ..RunOutcome::default()
     };
-    load.commit_run(run_id, &outcome, Utc::now())
+    load.commit_run(&lease(run_id), &outcome, Utc::now())
         .await
         .expect("commit");
     counts
@@ -200,10 +239,7 @@ both_backends!(
         ];
         // A first load writes straight into the table, whose key refuses a repeated
         // one; the run then reloads through staging, which keeps the later row.
-        let run_id = store
-            .start_run("c", "manual", Utc::now())
-            .await
-            .expect("run");
+        let run_id = open_run(&store, "c").await;
         let mut direct = store
             .begin_load(Target::Observations, "c", run_id)
             .await
@@ -222,7 +258,7 @@ both_backends!(
             other => panic!("{backend:?}: a repeated key in a first load gave {other:?}"),
         };
         let counts = load.merge(true).await.expect("merge");
-        load.commit_run(run_id, &RunOutcome::default(), Utc::now())
+        load.commit_run(&lease(run_id), &RunOutcome::default(), Utc::now())
             .await
             .expect("commit");
         assert_eq!((counts.staged, counts.inserted), (1, 1));
@@ -237,7 +273,7 @@ both_backends!(a_first_load_counts_every_row_once, |backend| async move {
     let db = TestDb::new(backend).await;
     let store = db.store().await;
     seed_areas(&store).await;
-    let rows: Vec<StagedRow> = (0..12_000)
+    let rows: Vec<Staged<ObservationRow>> = (0..12_000)
         .map(|i| {
             observation(
                 ["9001", "9011", "6501"][i % 3],
@@ -279,10 +315,7 @@ both_backends!(
             true,
         )
         .await;
-        let run_id = store
-            .start_run("c", "manual", Utc::now())
-            .await
-            .expect("run");
+        let run_id = open_run(&store, "c").await;
         {
             let mut failing = store
                 .begin_load(Target::Observations, "c", run_id)
@@ -301,6 +334,7 @@ both_backends!(
                 rejected: 1,
                 ..Default::default()
             },
+            error_code: Some(Code::SourceInvalid),
             error: Some("boom".into()),
             rejects: vec![Reject::new(
                 SourcePosition {
@@ -315,7 +349,7 @@ both_backends!(
             ..Default::default()
         };
         store
-            .finish_failed_run(run_id, &outcome, Utc::now())
+            .finish_unloaded_run(&lease(run_id), RunStatus::Failed, &outcome, Utc::now())
             .await
             .expect("journal");
         assert_eq!(
@@ -329,8 +363,13 @@ both_backends!(
             .items
             .remove(0);
         assert_eq!(
-            (run.status.as_str(), run.error.as_deref(), run.rows_rejected),
-            ("failed", Some("boom"), 1)
+            (
+                run.status.as_str(),
+                run.error_code.as_deref(),
+                run.error.as_deref(),
+                run.rows_rejected
+            ),
+            ("failed", Some("SOURCE_INVALID"), Some("boom"), 1)
         );
         let rejects = store
             .rejects(run_id, None, 10)
@@ -392,32 +431,153 @@ both_backends!(pages_are_stable_and_counted, |backend| async move {
 });
 
 both_backends!(
-    interrupted_runs_are_closed_as_failed,
+    a_run_holds_its_connectors_lease_until_it_ends_or_expires,
     |backend| async move {
         let db = TestDb::new(backend).await;
         let store = db.store().await;
-        let run_id = store
-            .start_run("c", "schedule", Utc::now())
+        let now = Utc::now();
+        let short = Duration::from_secs(5);
+        let first = match store
+            .open_run(&request("c", short), now)
             .await
-            .expect("run");
-        assert!(store.has_runs("c").await.expect("has runs"));
-        assert_eq!(
+            .expect("open")
+        {
+            OpenRun::Opened(id) => id,
+            other => panic!("{other:?}"),
+        };
+        // While the lease holds, another attempt is refused and told which run has it.
+        match store
+            .open_run(&request("c", short), now)
+            .await
+            .expect("open")
+        {
+            OpenRun::Busy { run_id, owner, .. } => {
+                assert_eq!((run_id, owner.as_str()), (first, OWNER))
+            }
+            other => panic!("{other:?}"),
+        }
+        // Other connectors are not held up.
+        assert!(matches!(
             store
-                .fail_interrupted_runs(Utc::now())
+                .open_run(&request("d", short), now)
                 .await
-                .expect("closed"),
-            1
-        );
+                .expect("open"),
+            OpenRun::Opened(_)
+        ));
+        // Only its owner extends it.
+        assert!(store
+            .extend_lease(first, OWNER, now, short)
+            .await
+            .expect("extend"));
+        assert!(!store
+            .extend_lease(first, "someone-else", now, short)
+            .await
+            .expect("extend"));
+        // Nothing expires early; past the lease the run is abandoned, once.
+        assert!(store
+            .abandon_expired_runs(None, now)
+            .await
+            .expect("sweep")
+            .is_empty());
+        let later = now + TimeDelta::seconds(10);
+        let abandoned = store
+            .abandon_expired_runs(Some("c"), later)
+            .await
+            .expect("sweep");
+        assert_eq!(abandoned, vec![(first, "c".to_string())]);
+        assert!(store
+            .abandon_expired_runs(None, later)
+            .await
+            .expect("sweep")
+            .iter()
+            .all(|(id, _)| *id != first));
         let run = store
-            .runs(None, Some(&[run_id]), None, 1)
+            .runs(None, Some(&[first]), None, 1)
             .await
             .expect("runs")
             .items
             .remove(0);
-        assert_eq!(run.status, "failed");
-        assert!(run.error.unwrap_or_default().contains("interrupted"));
+        assert_eq!(
+            (run.status.as_str(), run.error_code.as_deref()),
+            ("abandoned", Some("ABANDONED"))
+        );
+        // The abandoned run's process comes back: it can no longer commit.
+        let second = match store
+            .open_run(&request("c", short), later)
+            .await
+            .expect("open")
+        {
+            OpenRun::Opened(id) => id,
+            other => panic!("{other:?}"),
+        };
+        store
+            .abandon_expired_runs(None, later + TimeDelta::seconds(10))
+            .await
+            .expect("sweep");
+        let mut stale = store
+            .begin_load(Target::Areas, "c", second)
+            .await
+            .expect("begin");
+        stale
+            .stage(&[area("90", "province", None, "สงขลา")])
+            .await
+            .expect("stage");
+        stale.merge(false).await.expect("merge");
+        let committed = stale
+            .commit_run(&lease(second), &RunOutcome::default(), Utc::now())
+            .await;
+        assert!(
+            matches!(committed, Err(StoreError::LeaseLost)),
+            "{committed:?}"
+        );
+        assert_eq!(
+            store.area_codes().await.expect("areas"),
+            Vec::<String>::new(),
+            "nothing committed"
+        );
     }
 );
+
+both_backends!(replicas_firing_one_tick_run_it_once, |backend| async move {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let tick = Utc::now();
+    let scheduled = RunRequest {
+        trigger: "schedule",
+        scheduled_for: Some(tick),
+        ..request("c", Duration::from_secs(60))
+    };
+    let run_id = match store.open_run(&scheduled, tick).await.expect("open") {
+        OpenRun::Opened(id) => id,
+        other => panic!("{other:?}"),
+    };
+    store
+        .finish_unloaded_run(
+            &lease(run_id),
+            RunStatus::Failed,
+            &RunOutcome::default(),
+            Utc::now(),
+        )
+        .await
+        .expect("finish");
+    // The run has ended, so the lease is free; the tick is still taken.
+    let again = RunRequest {
+        owner: "another-replica",
+        ..scheduled.clone()
+    };
+    assert_eq!(
+        store.open_run(&again, tick).await.expect("open"),
+        OpenRun::TickTaken
+    );
+    let next = RunRequest {
+        scheduled_for: Some(tick + TimeDelta::seconds(1)),
+        ..again
+    };
+    assert!(matches!(
+        store.open_run(&next, tick).await.expect("open"),
+        OpenRun::Opened(_)
+    ));
+});
 
 both_backends!(
     observation_pages_follow_the_key_and_carry_their_sources,
@@ -425,25 +585,21 @@ both_backends!(
         let db = TestDb::new(backend).await;
         let store = db.store().await;
         seed_areas(&store).await;
-        let run_id = store
-            .start_run("book", "manual", Utc::now())
-            .await
-            .expect("run");
+        let run_id = open_run(&store, "book").await;
         let mut load = store
             .begin_load(Target::Observations, "book", run_id)
             .await
             .expect("begin");
         // Two sheets of one workbook: source 0 and source 1 of the run.
-        let rows: Vec<StagedRow> = (0..25)
-            .map(|i| {
-                let mut row = observation(
+        let rows: Vec<Staged<ObservationRow>> = (0..25)
+            .map(|i| Staged {
+                source: (i % 2) as i64,
+                ..observation(
                     ["9011", "9001"][i % 2],
                     &format!("{}", 2000 + i),
                     i as f64,
                     i as i64 + 2,
-                );
-                row.0[6] = Param::from((i % 2) as i64);
-                row
+                )
             })
             .collect();
         load.stage(&rows).await.expect("stage");
@@ -458,7 +614,7 @@ both_backends!(
                 .to_vec(),
             ..RunOutcome::default()
         };
-        load.commit_run(run_id, &outcome, finished)
+        load.commit_run(&lease(run_id), &outcome, finished)
             .await
             .expect("commit");
 
@@ -498,5 +654,35 @@ both_backends!(
             .collect();
         expected.sort();
         assert_eq!(seen, expected, "every row once, in key order");
+    }
+);
+
+both_backends!(
+    every_target_description_matches_the_migrated_tables,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let columns = store.table_columns().await.expect("columns");
+        for target in Target::ALL {
+            let desc = target.desc();
+            let provenance: &[&str] = match desc.ownership {
+                abe_schema::Ownership::Connector => {
+                    &["connector", "run_id", "source", "source_row"]
+                }
+                abe_schema::Ownership::Shared => &["connector", "run_id"],
+            };
+            let wanted = desc
+                .columns
+                .iter()
+                .map(|c| c.name)
+                .chain(provenance.iter().copied());
+            for column in wanted {
+                assert!(
+                    columns.iter().any(|(t, c)| t == desc.table && c == column),
+                    "{backend:?}: {}.{column} is described but not in the database",
+                    desc.table
+                );
+            }
+        }
     }
 );

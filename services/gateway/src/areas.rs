@@ -1,7 +1,7 @@
 //! Areas, schools and agencies: the reference side of the graph.
 
 use crate::connection::{connection, page_args, text_cursor, Conn};
-use crate::error::{corrupt, internal};
+use crate::error::{corrupt, failure};
 use crate::{loaders::Loaders, store};
 use abe_store::{AgencyRecord, AreaFilter, AreaRecord, SchoolFilter, SchoolRecord};
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, Result, SimpleObject};
@@ -103,7 +103,7 @@ impl Area {
         let page = store(ctx)?
             .areas(&filter, args.after, args.first)
             .await
-            .map_err(internal)?;
+            .map_err(failure)?;
         connection(page, had, |a| a.code.clone(), Area::try_from)
     }
 
@@ -231,7 +231,7 @@ async fn schools_page(
     let page = store(ctx)?
         .schools(&filter, args.after, args.first)
         .await
-        .map_err(internal)?;
+        .map_err(failure)?;
     connection(page, had, |s| s.code.clone(), |s| Ok(School::from(s)))
 }
 
@@ -262,7 +262,7 @@ impl AreaQuery {
         let page = store(ctx)?
             .areas(&filter, args.after, args.first)
             .await
-            .map_err(internal)?;
+            .map_err(failure)?;
         connection(page, had, |a| a.code.clone(), Area::try_from)
     }
 
@@ -319,7 +319,7 @@ impl AreaQuery {
         let page = store(ctx)?
             .agencies(None, args.after, args.first)
             .await
-            .map_err(internal)?;
+            .map_err(failure)?;
         connection(page, had, |a| a.code.clone(), Agency::try_from)
     }
 }

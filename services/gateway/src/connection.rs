@@ -1,6 +1,7 @@
 //! Relay connections built from the store's pages: edges, node, pageInfo, totalCount.
 
-use crate::error::ErrorCode;
+use crate::error::CodeExt;
+use abe_schema::Code;
 use abe_store::Page;
 use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields, OpaqueCursor};
 use async_graphql::{OutputType, Result, SimpleObject};
@@ -34,7 +35,7 @@ pub fn page_args<A>(
 ) -> Result<PageArgs<A>> {
     let first = first.unwrap_or(DEFAULT_PAGE);
     if !(0..=abe_store::MAX_PAGE as i32).contains(&first) {
-        return Err(ErrorCode::BadInput.error(format!(
+        return Err(Code::BadInput.error(format!(
             "first must be between 0 and {}",
             abe_store::MAX_PAGE
         )));
@@ -42,7 +43,7 @@ pub fn page_args<A>(
     let after = match after {
         Some(cursor) => Some(
             parse(&cursor)
-                .ok_or_else(|| ErrorCode::BadInput.error("after is not a cursor of this list"))?,
+                .ok_or_else(|| Code::BadInput.error("after is not a cursor of this list"))?,
         ),
         None => None,
     };

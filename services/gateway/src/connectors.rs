@@ -2,12 +2,16 @@
 
 use crate::areas::Agency;
 use crate::connection::{connection, int_cursor, page_args, text_cursor, Conn};
-use crate::error::{corrupt, internal, ErrorCode};
-use crate::{loaders::Loaders, store};
-use abe_pipeline::SaveError;
+use crate::error::{corrupt, failure, CodeExt};
+use crate::error::{failure_for, internal};
+use crate::{loaders::Loaders, store, Caller};
+use abe_pipeline::MAX_PREVIEW_TIME;
+use abe_schema::redact::REDACTED;
+use abe_schema::Code;
 use abe_store::{ConnectorRecord, RejectRecord, RunRecord};
 use async_graphql::{ComplexObject, Context, Enum, Json, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// State of a run.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -19,6 +23,60 @@ pub enum RunStatus {
     Succeeded,
     /// Rolled back; the previous data stands.
     Failed,
+    /// Its process stopped answering and its lease expired; rolled back.
+    Abandoned,
+    /// Stopped on request and rolled back.
+    Cancelled,
+}
+
+/// The closed list of error codes, as `Run.errorCode` and `extensions.code` give them.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "abe_schema::Code")]
+pub enum ErrorCode {
+    /// The named thing does not exist.
+    NotFound,
+    /// An argument or a definition is invalid.
+    BadInput,
+    /// The HTTP request is not a GraphQL request.
+    BadRequest,
+    /// The query does not parse or validate.
+    QueryInvalid,
+    /// The query is too deep, complex or large.
+    TooComplex,
+    /// Credentials are missing or wrong.
+    Unauthenticated,
+    /// Not allowed.
+    Forbidden,
+    /// A mutation over GET.
+    MethodNotAllowed,
+    /// No acceptable response media type.
+    NotAcceptable,
+    /// The request body is too large.
+    PayloadTooLarge,
+    /// The request's content type is not JSON.
+    UnsupportedMediaType,
+    /// The request took too long and was stopped.
+    Timeout,
+    /// The database is unavailable.
+    Unavailable,
+    /// A connector's source could not be read.
+    SourceUnreadable,
+    /// A connector's source does not have the shape its mapping expects.
+    SourceInvalid,
+    /// A connector's configuration cannot run.
+    ConfigInvalid,
+    /// Too many rows were rejected; nothing was loaded.
+    TooManyRejects,
+    /// The source gave no rows to load.
+    EmptySource,
+    /// The connector was already running.
+    AlreadyRunning,
+    /// The run's process stopped; its lease expired.
+    Abandoned,
+    /// The run was cancelled.
+    Cancelled,
+    /// The hub failed.
+    Internal,
 }
 
 /// What a connector's mapping produces.
@@ -49,9 +107,8 @@ pub struct Connector {
     pub provisioned: bool,
     /// Last change of the definition.
     pub updated_at: DateTime<Utc>,
-    /// The whole definition as JSON, in the shape `saveConnector` takes (secrets are
-    /// only ever names of environment variables).
-    pub definition: String,
+    #[graphql(skip)]
+    pub config: String,
     #[graphql(skip)]
     pub agency_code: Option<String>,
 }
@@ -68,7 +125,7 @@ impl TryFrom<ConnectorRecord> for Connector {
             schedule: r.schedule,
             provisioned: r.provisioned,
             updated_at: r.updated_at,
-            definition: r.config,
+            config: r.config,
             agency_code: r.agency,
         })
     }
@@ -76,6 +133,18 @@ impl TryFrom<ConnectorRecord> for Connector {
 
 #[ComplexObject]
 impl Connector {
+    /// The whole definition as JSON, in the shape `saveConnector` takes. Secrets are
+    /// only ever names of environment variables; callers without the admin token see
+    /// whatever may still hold one redacted (passwords in URLs, values of secret-looking
+    /// query parameters, header values, request bodies, a database query).
+    async fn definition(&self, ctx: &Context<'_>) -> String {
+        if Caller::of(ctx).is_admin() {
+            self.config.clone()
+        } else {
+            redacted_definition(&self.config)
+        }
+    }
+
     /// The agency that owns the source.
     async fn agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
         match &self.agency_code {
@@ -150,8 +219,10 @@ pub struct Run {
     pub read_ms: i64,
     /// Milliseconds loading.
     pub load_ms: i64,
-    /// Why a failed run failed.
-    pub error: Option<String>,
+    /// Why a run that did not succeed did not: its code in the closed list.
+    pub error_code: Option<ErrorCode>,
+    #[graphql(skip)]
+    pub detail: Option<String>,
     #[graphql(skip)]
     pub run_id: i64,
 }
@@ -163,6 +234,15 @@ impl TryFrom<RunRecord> for Run {
             .status
             .parse()
             .map_err(|_| corrupt("run status", &r.status))?;
+        // Runs journaled before codes existed are internal failures.
+        let error_code = match (&r.error_code, &r.error) {
+            (Some(code), _) => Some(
+                code.parse::<abe_schema::Code>()
+                    .map_err(|_| corrupt("error code", code))?,
+            ),
+            (None, Some(_)) => Some(abe_schema::Code::Internal),
+            (None, None) => None,
+        };
         Ok(Run {
             id: ID(r.id.to_string()),
             run_id: r.id,
@@ -181,13 +261,38 @@ impl TryFrom<RunRecord> for Run {
             },
             read_ms: r.read_ms,
             load_ms: r.load_ms,
-            error: r.error,
+            error_code: error_code.map(Into::into),
+            detail: r.error,
         })
     }
 }
 
 #[ComplexObject]
 impl Run {
+    /// Why a run that did not succeed did not, as anyone may read it: the error itself
+    /// when its code allows (counts of rejects, say), else the code's message with the
+    /// run's id, under which the hub's log has the details.
+    async fn error(&self) -> Option<String> {
+        let code: abe_schema::Code = self.error_code?.into();
+        Some(match &self.detail {
+            Some(detail) if code.detail_is_public() => detail.clone(),
+            _ => format!(
+                "{} (run {}; the hub's log has the details)",
+                code.public_message(),
+                self.run_id
+            ),
+        })
+    }
+
+    /// The whole error, with paths and the driver's words: for admins only (null for
+    /// everyone else).
+    async fn error_detail(&self, ctx: &Context<'_>) -> Option<String> {
+        Caller::of(ctx)
+            .is_admin()
+            .then(|| self.detail.clone())
+            .flatten()
+    }
+
     /// Rows refused by this run, in source order, with their positions.
     async fn rejects(
         &self,
@@ -200,7 +305,7 @@ impl Run {
         let page = store(ctx)?
             .rejects(self.run_id, args.after, args.first)
             .await
-            .map_err(internal)?;
+            .map_err(failure)?;
         connection(page, had, |r| r.id.to_string(), |r| Ok(Reject::from(r)))
     }
 }
@@ -249,7 +354,7 @@ async fn runs_page(
     let page = store(ctx)?
         .runs(connector, None, args.after, args.first)
         .await
-        .map_err(internal)?;
+        .map_err(failure)?;
     connection(page, had, |r| r.id.to_string(), Run::try_from)
 }
 
@@ -301,6 +406,24 @@ pub struct ConnectorPreview {
     pub rejects: Vec<PreviewReject>,
 }
 
+/// Marks a request that ran its one preview.
+#[derive(Default)]
+pub(crate) struct PreviewBudget(AtomicBool);
+
+/// A stored definition with its secrets and partner-private parts redacted.
+fn redacted_definition(config: &str) -> String {
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(config) else {
+        return REDACTED.into();
+    };
+    if let Some(source) = value.get_mut("source") {
+        *source = serde_json::from_value::<abe_connectors::SourceConfig>(source.clone())
+            .ok()
+            .and_then(|s| serde_json::to_value(s.redacted()).ok())
+            .unwrap_or_else(|| serde_json::Value::String(REDACTED.into()));
+    }
+    value.to_string()
+}
+
 /// Queries of connectors and runs.
 #[derive(Default)]
 pub struct ConnectorQuery;
@@ -319,7 +442,7 @@ impl ConnectorQuery {
         let page = store(ctx)?
             .connectors(None, args.after, args.first)
             .await
-            .map_err(internal)?;
+            .map_err(failure)?;
         connection(page, had, |c| c.name.clone(), Connector::try_from)
     }
 
@@ -328,7 +451,7 @@ impl ConnectorQuery {
         let page = store(ctx)?
             .connectors(Some(&[name]), None, 1)
             .await
-            .map_err(internal)?;
+            .map_err(failure)?;
         page.items
             .into_iter()
             .next()
@@ -349,8 +472,10 @@ impl ConnectorQuery {
 
     /// Maps the first rows of a connector's source without writing, so the rows and
     /// the rejects can be read side by side. Name a connector (provisioned or saved), or
-    /// give an unsaved `definition` (as `saveConnector` takes it; needs the admin token)
-    /// to try a mapping before saving it.
+    /// give an unsaved `definition` (as `saveConnector` takes it) to try a mapping before
+    /// saving it. Needs the admin token: a preview reads the source with its secrets and
+    /// shows raw values. One preview per request; it reads for 20 s at most and stops
+    /// when the request ends.
     async fn preview(
         &self,
         ctx: &Context<'_>,
@@ -359,38 +484,39 @@ impl ConnectorQuery {
         #[graphql(default = 20)] rows: i32,
     ) -> Result<ConnectorPreview> {
         let operations = ctx.data::<crate::Operations>()?;
+        operations.authorize(ctx)?;
+        if ctx.data::<PreviewBudget>()?.0.swap(true, Ordering::Relaxed) {
+            return Err(Code::BadInput.error("one request may run one preview"));
+        }
         let def = match (connector, definition) {
             (Some(name), None) => operations
                 .registry
                 .find(&name)
                 .await
-                .map_err(internal)?
-                .ok_or_else(|| ErrorCode::NotFound.error(format!("no connector named {name}")))?,
-            (None, Some(Json(definition))) => {
-                operations.authorize(ctx)?;
-                operations
-                    .registry
-                    .define(definition)
-                    .map_err(|e| ErrorCode::BadInput.error(e))?
-            }
+                .map_err(|e| failure_for(ctx, e))?
+                .ok_or_else(|| Code::NotFound.error(format!("no connector named {name}")))?,
+            (None, Some(Json(definition))) => operations
+                .registry
+                .define(definition)
+                .map_err(|e| failure_for(ctx, e))?,
             _ => {
-                return Err(ErrorCode::BadInput.error("give either connector or definition"));
+                return Err(Code::BadInput.error("give either connector or definition"));
             }
         };
         let limit = usize::try_from(rows)
             .ok()
             .filter(|n| (1..=abe_pipeline::MAX_PREVIEW_ROWS).contains(n))
             .ok_or_else(|| {
-                ErrorCode::BadInput.error(format!(
+                Code::BadInput.error(format!(
                     "rows must be between 1 and {}",
                     abe_pipeline::MAX_PREVIEW_ROWS
                 ))
             })?;
         let preview = operations
             .pipeline
-            .preview(&def, limit)
+            .preview(&def, limit, MAX_PREVIEW_TIME)
             .await
-            .map_err(|e| ErrorCode::SourceUnreadable.error(e))?;
+            .map_err(|e| failure_for(ctx, e))?;
         Ok(ConnectorPreview {
             rows: preview
                 .rows
@@ -425,7 +551,7 @@ impl ConnectorQuery {
     async fn run(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Run>> {
         let id: i64 = id
             .parse()
-            .map_err(|_| ErrorCode::BadInput.error("id is not a run id"))?;
+            .map_err(|_| Code::BadInput.error("id is not a run id"))?;
         ctx.data::<Loaders>()?
             .runs
             .load_one(id)
@@ -459,15 +585,11 @@ impl ConnectorMutation {
             .registry
             .save(definition.0)
             .await
-            .map_err(|e| match e {
-                SaveError::Invalid(_) => ErrorCode::BadInput.error(e.to_string()),
-                SaveError::Provisioned(_) => ErrorCode::Forbidden.error(e.to_string()),
-                SaveError::Failed(_) => internal(e),
-            })?;
+            .map_err(|e| failure_for(ctx, e))?;
         store(ctx)?
             .connectors(Some(std::slice::from_ref(&def.name)), None, 1)
             .await
-            .map_err(internal)?
+            .map_err(failure)?
             .items
             .into_iter()
             .next()

@@ -1,48 +1,64 @@
-//! The closed list of error codes a client sees in `extensions.code`. Internals (SQL,
-//! server paths) never reach a response: they are logged once, where they are handled.
+//! Errors as clients see them: every GraphQL error carries `extensions.code` from the
+//! one closed list ([`Code`]). An error's own text reaches the caller only when its code
+//! allows it, or when the caller is an admin; otherwise the caller gets the code's fixed
+//! message and an error id, and the log has the text under that id.
 
-use async_graphql::{Error, ErrorExtensions};
+use abe_schema::{Code, ErrorCode};
+use async_graphql::{Context, Error, ErrorExtensions};
+use std::fmt::Display;
 
-/// Machine-readable error codes, documented in the README.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
-    /// The named thing does not exist.
-    NotFound,
-    /// An argument is invalid (page size, cursor, filter).
-    BadInput,
-    /// A connector's source could not be read (preview).
-    SourceUnreadable,
-    /// The request needs credentials it did not carry (or carried wrong ones).
-    Unauthenticated,
-    /// The request may not change this (a connector provisioned from the config file).
-    Forbidden,
-    /// The hub failed; the log has the details.
-    Internal,
+/// Makes GraphQL errors from codes.
+pub(crate) trait CodeExt {
+    /// An error with this code and message.
+    fn error(self, message: impl Into<String>) -> Error;
 }
 
-impl ErrorCode {
-    /// The code as clients see it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::NotFound => "NOT_FOUND",
-            ErrorCode::BadInput => "BAD_INPUT",
-            ErrorCode::SourceUnreadable => "SOURCE_UNREADABLE",
-            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
-            ErrorCode::Forbidden => "FORBIDDEN",
-            ErrorCode::Internal => "INTERNAL",
-        }
-    }
-
-    /// An error with this code and message.
-    pub fn error(self, message: impl Into<String>) -> Error {
+impl CodeExt for Code {
+    fn error(self, message: impl Into<String>) -> Error {
         Error::new(message).extend_with(|_, e| e.set("code", self.as_str()))
     }
 }
 
-/// Turns a store error into an INTERNAL error without its details.
-pub(crate) fn internal(error: impl std::fmt::Display) -> Error {
-    tracing::error!(error = %error, "query failed");
-    ErrorCode::Internal.error("internal error; the hub's log has the details")
+/// A short random id that a public message quotes and the log line carries.
+pub(crate) fn error_id() -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    id[..12].to_string()
+}
+
+/// An error whose text the caller may not see: logged with an id, answered with the
+/// code's fixed message quoting it.
+pub(crate) fn withheld(code: Code, detail: &dyn Display) -> Error {
+    let id = error_id();
+    tracing::error!(error_id = %id, code = %code, error = %detail, "request failed");
+    code.error(format!(
+        "{} (error {id}; the hub's log has the details)",
+        code.public_message()
+    ))
+}
+
+/// An error of the hub as any caller may see it.
+pub(crate) fn failure<E: ErrorCode>(error: E) -> Error {
+    let code = error.error_code();
+    if code.detail_is_public() {
+        code.error(error.to_string())
+    } else {
+        withheld(code, &error)
+    }
+}
+
+/// An error of the hub as this caller may see it: in full for an admin.
+pub(crate) fn failure_for<E: ErrorCode>(ctx: &Context<'_>, error: E) -> Error {
+    if crate::Caller::of(ctx).is_admin() {
+        let code = error.error_code();
+        code.error(error.to_string())
+    } else {
+        failure(error)
+    }
+}
+
+/// The hub failed in a way no caller should see the details of.
+pub(crate) fn internal(error: impl Display) -> Error {
+    withheld(Code::Internal, &error)
 }
 
 /// A value from the database that should be one of our words and is not.

@@ -1,24 +1,24 @@
-//! The GraphQL gateway: schema, resolvers and the axum router that serves them with
-//! GraphiQL and the health endpoints. Resolvers are thin: arguments in, one store call
-//! or a batched loader, output types out. No SQL lives here.
+//! The GraphQL gateway: schema, resolvers and the axum router that serves them over
+//! HTTP as the GraphQL-over-HTTP spec says, with an offline GraphiQL and the health
+//! endpoints. Resolvers are thin: arguments in, one store call or a batched loader,
+//! output types out. No SQL lives here.
 
 mod areas;
 mod connection;
 mod connectors;
 pub mod error;
+mod http;
+mod limits;
 mod loaders;
 mod observations;
 
+pub use http::HttpSettings;
+pub use limits::{MAX_COMPLEXITY, MAX_DEPTH, MAX_FIELDS};
+
 use abe_store::Store;
-use async_graphql::http::GraphiQLSource;
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
-use std::time::Duration;
+use error::CodeExt;
+use subtle::ConstantTimeEq;
 
 /// The root query: each domain file contributes its part.
 #[derive(MergedObject, Default)]
@@ -35,11 +35,6 @@ pub struct Mutation(connectors::ConnectorMutation);
 /// The hub's GraphQL schema.
 pub type AbeSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Deepest query accepted; deep enough for area > parent > parent chains.
-const MAX_DEPTH: usize = 16;
-/// Largest query complexity accepted (fields counted, lists weighted by page size).
-const MAX_COMPLEXITY: usize = 100_000;
-
 /// Builds the schema over `store`; `operations` runs, previews and saves connectors.
 pub fn schema(store: Store, operations: Operations) -> AbeSchema {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
@@ -47,6 +42,7 @@ pub fn schema(store: Store, operations: Operations) -> AbeSchema {
         .data(operations)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
+        .extension(limits::ValidationCodes)
         .finish()
 }
 
@@ -72,91 +68,63 @@ pub struct Operations {
     pub admin_token: Option<String>,
 }
 
+/// Who is asking, resolved once per request from its `Authorization` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Caller {
+    /// No credentials: the public.
+    Public,
+    /// The admin token.
+    Admin,
+    /// A bearer token that is not the admin token (a mistake, or a guess).
+    Unknown,
+}
+
+impl Caller {
+    /// Resolves the caller of a request bearing `token`.
+    fn from_token(token: Option<&str>, admin_token: Option<&str>) -> Caller {
+        match (token, admin_token) {
+            (None, _) => Caller::Public,
+            (Some(given), Some(expected))
+                if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) =>
+            {
+                Caller::Admin
+            }
+            (Some(_), _) => Caller::Unknown,
+        }
+    }
+
+    /// The caller of the request a resolver serves (the public when unknown).
+    pub(crate) fn of(ctx: &Context<'_>) -> Caller {
+        ctx.data_opt::<Caller>().copied().unwrap_or(Caller::Public)
+    }
+
+    /// Whether the caller may see and change everything.
+    pub(crate) fn is_admin(self) -> bool {
+        self == Caller::Admin
+    }
+}
+
 impl Operations {
     /// Refuses the request unless it carries the admin token.
     pub(crate) fn authorize(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
-        let Some(expected) = &self.admin_token else {
-            return Err(error::ErrorCode::Forbidden.error(
+        if self.admin_token.is_none() {
+            return Err(abe_schema::Code::Forbidden.error(
                 "changes through the API are switched off on this hub (set ABE_ADMIN_TOKEN to allow them)",
             ));
-        };
-        let given = ctx.data_opt::<BearerToken>().and_then(|t| t.0.as_deref());
-        match given {
-            Some(token) if same_secret(token.as_bytes(), expected.as_bytes()) => Ok(()),
-            Some(_) => {
-                Err(error::ErrorCode::Unauthenticated.error("the bearer token is not valid"))
+        }
+        match Caller::of(ctx) {
+            Caller::Admin => Ok(()),
+            Caller::Unknown => {
+                Err(abe_schema::Code::Unauthenticated.error("the bearer token is not valid"))
             }
-            None => Err(error::ErrorCode::Unauthenticated
+            Caller::Public => Err(abe_schema::Code::Unauthenticated
                 .error("this needs the admin token: send `Authorization: Bearer <token>`")),
         }
     }
 }
 
-/// The `Authorization: Bearer` token of a request, if it carried one.
-struct BearerToken(Option<String>);
-
-/// Compares secrets in time that does not depend on where they differ.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-#[derive(Clone)]
-struct AppState {
-    schema: AbeSchema,
-    store: Store,
-}
-
-/// The HTTP routes: `/graphql` (POST queries, GET GraphiQL), `/healthz`, `/readyz`.
-pub fn router(store: Store, operations: Operations) -> Router {
-    let state = AppState {
-        schema: schema(store.clone(), operations),
-        store,
-    };
-    Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .with_state(state)
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
-        ))
-}
-
-async fn graphql(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_string());
-    let request = request
-        .into_inner()
-        .data(loaders::Loaders::new(&state.store))
-        .data(BearerToken(token));
-    state.schema.execute(request).await.into()
-}
-
-async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("abe-hub GraphQL")
-            .finish(),
-    )
-}
-
-async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => "ready".into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
-        }
-    }
+/// The HTTP routes: `/graphql` (GraphQL over HTTP; GraphiQL for a browser),
+/// `/healthz`, `/readyz`.
+pub fn router(store: Store, operations: Operations, settings: HttpSettings) -> axum::Router {
+    http::router(store, operations, settings)
 }

@@ -1,7 +1,9 @@
 //! Batched lookups for parent-to-child fields, so no resolver queries per row.
 
-use crate::error::internal;
-use abe_store::{AgencyRecord, AreaRecord, IndicatorRecord, RunRecord, SchoolRecord, Store};
+use crate::error::failure;
+use abe_store::{
+    AgencyRecord, AreaRecord, IndicatorRecord, RunRecord, SchoolRecord, Store, ThresholdRecord,
+};
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::Error;
 use std::collections::HashMap;
@@ -19,7 +21,7 @@ macro_rules! loader {
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Error> {
                 let $store = &self.0;
                 let $keys = keys;
-                let items: Vec<$value> = $fetch.map_err(internal)?;
+                let items: Vec<$value> = $fetch.map_err(failure)?;
                 Ok(items.into_iter().map(|$item| ($key_of, $item)).collect())
             }
         }
@@ -80,8 +82,27 @@ impl Loader<String> for LatestRunLoader {
     type Error = Error;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, RunRecord>, Error> {
-        let runs = self.0.latest_runs(keys).await.map_err(internal)?;
+        let runs = self.0.latest_runs(keys).await.map_err(failure)?;
         Ok(runs.into_iter().map(|r| (r.connector.clone(), r)).collect())
+    }
+}
+
+/// The thresholds of each indicator, by indicator code.
+pub struct ThresholdLoader(pub Store);
+
+impl Loader<String> for ThresholdLoader {
+    type Value = Vec<ThresholdRecord>;
+    type Error = Error;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Vec<ThresholdRecord>>, Error> {
+        let mut by_indicator: HashMap<String, Vec<ThresholdRecord>> = HashMap::new();
+        for threshold in self.0.thresholds(keys).await.map_err(failure)? {
+            by_indicator
+                .entry(threshold.indicator.clone())
+                .or_default()
+                .push(threshold);
+        }
+        Ok(by_indicator)
     }
 }
 
@@ -99,6 +120,8 @@ pub struct Loaders {
     pub runs: DataLoader<RunLoader>,
     /// Latest run by connector.
     pub latest_runs: DataLoader<LatestRunLoader>,
+    /// Thresholds by indicator.
+    pub thresholds: DataLoader<ThresholdLoader>,
 }
 
 impl Loaders {
@@ -111,6 +134,7 @@ impl Loaders {
             indicators: DataLoader::new(IndicatorLoader(store.clone()), tokio::spawn),
             runs: DataLoader::new(RunLoader(store.clone()), tokio::spawn),
             latest_runs: DataLoader::new(LatestRunLoader(store.clone()), tokio::spawn),
+            thresholds: DataLoader::new(ThresholdLoader(store.clone()), tokio::spawn),
         }
     }
 }

@@ -4,9 +4,10 @@ use crate::areas::{Area, AreaLevel, School};
 use crate::connection::encode_key;
 use crate::connection::{connection, key_cursor, page_args, text_cursor, Conn};
 use crate::connectors::Run;
-use crate::error::{corrupt, internal, ErrorCode};
+use crate::error::{corrupt, failure, CodeExt};
 use crate::{loaders::Loaders, store};
 use abe_schema::Breakdown;
+use abe_schema::Code;
 use abe_store::{IndicatorRecord, ObservationFilter, ObservationRecord};
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
@@ -95,10 +96,12 @@ pub struct Threshold {
 impl Indicator {
     /// Thresholds of this indicator per level.
     async fn thresholds(&self, ctx: &Context<'_>) -> Result<Vec<Threshold>> {
-        let rows = store(ctx)?
-            .thresholds(std::slice::from_ref(&self.code))
-            .await
-            .map_err(internal)?;
+        let rows = ctx
+            .data::<Loaders>()?
+            .thresholds
+            .load_one(self.code.clone())
+            .await?
+            .unwrap_or_default();
         rows.into_iter()
             .map(|t| {
                 let level: abe_schema::AreaLevel =
@@ -276,7 +279,7 @@ impl ObservationQuery {
         let page = store(ctx)?
             .indicators(None, args.after, args.first)
             .await
-            .map_err(internal)?;
+            .map_err(failure)?;
         connection(page, had, |i| i.code.clone(), Indicator::try_from)
     }
 
@@ -303,7 +306,7 @@ impl ObservationQuery {
         let run_id = match f.run_id {
             Some(id) => Some(
                 id.parse::<i64>()
-                    .map_err(|_| ErrorCode::BadInput.error("runId is not a run id"))?,
+                    .map_err(|_| Code::BadInput.error("runId is not a run id"))?,
             ),
             None => None,
         };
@@ -322,7 +325,7 @@ impl ObservationQuery {
         let page = store(ctx)?
             .observations(&filter, args.after, args.first)
             .await
-            .map_err(internal)?;
+            .map_err(failure)?;
         // An observation's id is its cursor: the key is encoded once.
         let page = abe_store::Page {
             items: page.items.into_iter().map(Observation::from).collect(),

@@ -119,7 +119,7 @@ impl HubConfig {
     pub fn connector_defs(&self) -> Result<Vec<ConnectorDef>> {
         self.connectors
             .iter()
-            .map(|c| c.to_def(self.base_dir.clone()).map_err(anyhow::Error::msg))
+            .map(|c| c.to_def(self.base_dir.clone()).map_err(anyhow::Error::from))
             .collect()
     }
 

@@ -2,12 +2,13 @@
 //! library crates.
 
 use abe_hub::{config, startup, telemetry};
-use abe_pipeline::{Pipeline, RunError, Trigger};
+use abe_pipeline::{Pipeline, RunError, RunFailure, RunOptions, Trigger, MAX_PREVIEW_TIME};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use config::HubConfig;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 // Rows are allocated on the reader thread and freed on the loader's: glibc's arenas
 // serialise such cross-thread frees on a lock, which profiles of a national file show
@@ -31,6 +32,10 @@ struct Cli {
     /// The TOML config file (catalogue and connectors).
     #[arg(long, short, global = true, env = "ABE_CONFIG")]
     config: Option<PathBuf>,
+    /// Seconds a run's lease lasts without a heartbeat: a run whose process was killed
+    /// is marked abandoned this long after it stopped.
+    #[arg(long, global = true, env = "ABE_RUN_LEASE_SECS", default_value_t = 60)]
+    run_lease_secs: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -42,6 +47,12 @@ enum Command {
         /// Address to listen on; port 0 lets the OS choose.
         #[arg(long, env = "ABE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Largest request body accepted, in bytes; larger ones get 413 unread.
+        #[arg(long, env = "ABE_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+        max_body_bytes: usize,
+        /// Seconds a GraphQL request may take before it is stopped.
+        #[arg(long, env = "ABE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+        request_timeout_secs: u64,
     },
     /// Run one connector now and print its counts.
     Run {
@@ -108,11 +119,22 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             startup::open_store(&cli.database_url).await?;
             println!("migrations applied");
         }
-        Command::Serve { listen } => {
+        Command::Serve {
+            listen,
+            max_body_bytes,
+            request_timeout_secs,
+        } => {
             let config = load_config()?;
             let store = startup::open_store(&cli.database_url).await?;
             let token = startup::admin_token(std::env::var("ABE_ADMIN_TOKEN").ok())?;
-            let app = startup::Application::build(store, config, listen)
+            let settings = startup::HubSettings {
+                run_lease: Duration::from_secs(cli.run_lease_secs),
+                http: abe_gateway::HttpSettings {
+                    max_body_bytes: *max_body_bytes,
+                    request_timeout: Duration::from_secs(*request_timeout_secs),
+                },
+            };
+            let app = startup::Application::build_with(store, config, listen, settings)
                 .await?
                 .with_admin_token(token);
             // Tests and scripts read this line to find a port chosen by the OS.
@@ -125,9 +147,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             startup::provision(&store, &config).await?;
             let def = find_connector(&store, &config, connector).await?;
             let preview = Pipeline::new(store.clone())
-                .preview(&def, *rows)
-                .await
-                .map_err(anyhow::Error::msg)?;
+                .preview(&def, *rows, MAX_PREVIEW_TIME)
+                .await?;
             store.close().await;
             for row in &preview.rows {
                 let fields: Vec<String> =
@@ -148,8 +169,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let store = startup::open_store(&cli.database_url).await?;
             startup::provision(&store, &config).await?;
             let def = find_connector(&store, &config, connector).await?;
-            let pipeline = Pipeline::new(store.clone());
-            let result = pipeline.run(&def, Trigger::Manual).await;
+            let pipeline =
+                Pipeline::new(store.clone()).with_lease(Duration::from_secs(cli.run_lease_secs));
+            let result = run_until_signalled(&pipeline, &def).await;
             store.close().await;
             return match result {
                 Ok(r) => {
@@ -160,11 +182,23 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(RunError::Failed {
-                    run_id, message, ..
+                    run_id,
+                    cause: RunFailure::Cancelled,
+                    ..
                 }) => {
                     eprintln!(
-                        "run {run_id} of {connector} failed; the previous data stands: {message}"
+                        "run {run_id} of {connector} was cancelled; the previous data stands"
                     );
+                    Ok(ExitCode::from(130))
+                }
+                Err(RunError::Failed { run_id, cause, .. }) => {
+                    eprintln!(
+                        "run {run_id} of {connector} failed; the previous data stands: {cause}"
+                    );
+                    Ok(ExitCode::FAILURE)
+                }
+                Err(e @ RunError::AlreadyRunning { .. }) => {
+                    eprintln!("{e}");
                     Ok(ExitCode::FAILURE)
                 }
                 Err(e) => Err(e.into()),
@@ -174,18 +208,36 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs `def` until it ends; on Ctrl-C or SIGTERM asks it to stop (it rolls back and
+/// is journaled as cancelled); a second signal ends the process at once, and the run is
+/// marked abandoned once its lease expires.
+async fn run_until_signalled(
+    pipeline: &Pipeline,
+    def: &abe_pipeline::ConnectorDef,
+) -> Result<abe_pipeline::RunReport, RunError> {
+    let options = RunOptions::new(Trigger::Manual);
+    let cancel = options.cancel.clone();
+    let run = pipeline.run_with(def, options);
+    tokio::pin!(run);
+    tokio::select! {
+        result = &mut run => return result,
+        () = startup::shutdown_signal() => {}
+    }
+    eprintln!("stopping the run: it rolls back and is recorded as cancelled (signal again to quit at once)");
+    cancel.cancel();
+    tokio::select! {
+        result = &mut run => result,
+        () = startup::shutdown_signal() => std::process::exit(130),
+    }
+}
+
 /// The connector `name`: declared in the config, else saved through the API.
 async fn find_connector(
     store: &abe_store::Store,
     config: &HubConfig,
     name: &str,
 ) -> Result<abe_pipeline::ConnectorDef> {
-    config
-        .registry(store)?
-        .find(name)
-        .await
-        .map_err(anyhow::Error::msg)?
-        .with_context(|| {
-            format!("no connector named {name} in the config or saved through the API")
-        })
+    config.registry(store)?.find(name).await?.with_context(|| {
+        format!("no connector named {name} in the config or saved through the API")
+    })
 }

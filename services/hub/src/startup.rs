@@ -2,10 +2,31 @@
 //! config, start the scheduler, serve HTTP until a shutdown signal.
 
 use crate::config::HubConfig;
+use abe_gateway::HttpSettings;
 use abe_pipeline::{Pipeline, Registry, Scheduler};
 use abe_store::Store;
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Settings of a running hub that are not in its config file: how long run leases
+/// last and the limits of the HTTP layer.
+#[derive(Debug, Clone, Copy)]
+pub struct HubSettings {
+    /// How long a run's lease lasts without a heartbeat (`ABE_RUN_LEASE_SECS`).
+    pub run_lease: Duration,
+    /// Request body and time limits (`ABE_MAX_BODY_BYTES`, `ABE_REQUEST_TIMEOUT_SECS`).
+    pub http: HttpSettings,
+}
+
+impl Default for HubSettings {
+    fn default() -> Self {
+        HubSettings {
+            run_lease: abe_pipeline::DEFAULT_LEASE,
+            http: HttpSettings::default(),
+        }
+    }
+}
 
 /// Opens the database at `url` and applies migrations.
 pub async fn open_store(url: &str) -> Result<Store> {
@@ -33,7 +54,9 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     address: SocketAddr,
     registry: Registry,
+    pipeline: Pipeline,
     admin_token: Option<String>,
+    http: HttpSettings,
 }
 
 /// Shortest admin token accepted: a guessable token would open the API to anyone.
@@ -50,26 +73,29 @@ pub fn admin_token(raw: Option<String>) -> Result<Option<String>> {
 }
 
 impl Application {
-    /// Provisions the config, starts the scheduler (and first runs) and binds `listen`.
+    /// Provisions the config, starts the scheduler (and first runs) and binds `listen`,
+    /// with the default settings.
     pub async fn build(store: Store, config: HubConfig, listen: &str) -> Result<Application> {
+        Application::build_with(store, config, listen, HubSettings::default()).await
+    }
+
+    /// Like [`Application::build`], with `settings`. Runs another process left
+    /// `running` are not touched: they are abandoned only once their lease expires.
+    pub async fn build_with(
+        store: Store,
+        config: HubConfig,
+        listen: &str,
+        settings: HubSettings,
+    ) -> Result<Application> {
         provision(&store, &config).await?;
-        let interrupted = store.fail_interrupted_runs(chrono::Utc::now()).await?;
-        if interrupted > 0 {
-            tracing::warn!(
-                runs = interrupted,
-                "runs left running by a previous process were marked failed"
-            );
-        }
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("listening on {listen}"))?;
         let address = listener.local_addr()?;
-        let pipeline = Pipeline::new(store.clone());
+        let pipeline = Pipeline::new(store.clone()).with_lease(settings.run_lease);
         let registry = config.registry(&store)?;
-        let connectors = registry.all().await.map_err(anyhow::Error::msg)?;
-        let scheduler = Scheduler::start(pipeline, connectors)
-            .await
-            .map_err(anyhow::Error::msg)?;
+        let connectors = registry.all().await?;
+        let scheduler = Scheduler::start(pipeline.clone(), connectors).await?;
         let registry = registry.with_scheduler(scheduler.clone());
         tracing::info!(%address, "GraphQL at /graphql");
         Ok(Application {
@@ -78,7 +104,9 @@ impl Application {
             listener,
             address,
             registry,
+            pipeline,
             admin_token: None,
+            http: settings.http,
         })
     }
 
@@ -98,19 +126,23 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
+        let pipeline = self.pipeline.clone();
         let operations = abe_gateway::Operations {
-            pipeline: Pipeline::new(self.store.clone()),
+            pipeline: self.pipeline,
             registry: self.registry,
             admin_token: self.admin_token,
         };
         axum::serve(
             self.listener,
-            abe_gateway::router(self.store.clone(), operations),
+            abe_gateway::router(self.store.clone(), operations, self.http),
         )
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")?;
         self.scheduler.shutdown().await;
+        // Runs in progress roll back and are journaled as cancelled, rather than left
+        // `running` until their lease expires.
+        pipeline.stop_runs(Duration::from_secs(30)).await;
         self.store.close().await;
         Ok(())
     }

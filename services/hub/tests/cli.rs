@@ -2,7 +2,8 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 fn repo(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -159,10 +160,29 @@ fn preview_shows_rows_and_rejects_without_writing() {
 struct Server(std::process::Child);
 
 impl Drop for Server {
+    /// Stops the hub as an operator does, with SIGTERM, and waits for it; kills it if
+    /// it does not stop.
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        stop(&mut self.0, "TERM", Duration::from_secs(40));
     }
+}
+
+/// Sends `signal` to `child` and waits up to `wait` for it to exit (then kills it);
+/// returns its exit status.
+fn stop(child: &mut Child, signal: &str, wait: Duration) -> Option<std::process::ExitStatus> {
+    let _ = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + wait;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }
 
 #[test]

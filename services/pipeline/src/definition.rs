@@ -3,11 +3,64 @@
 //! One type reads all three, so a definition means the same wherever it comes from.
 
 use crate::{ConnectorDef, SyncMode};
-use abe_connectors::mapping::MappingConfig;
-use abe_connectors::SourceConfig;
-use abe_schema::Target;
+use abe_connectors::mapping::{Mapping, MappingConfig, MappingError};
+use abe_connectors::{ConfineError, SourceConfig};
+use abe_schema::{Code, ErrorCode, Target};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+
+/// Why a connector definition cannot run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DefinitionError {
+    /// The JSON (or TOML) does not read as a definition; the message names the field.
+    #[error("{0}")]
+    Malformed(String),
+    /// A name that does not fit in commands, logs and URLs.
+    #[error("connector name {0:?}: use 1 to 64 letters, digits, `_`, `-` or `.`")]
+    BadName(String),
+    /// The mapping does not fit the target.
+    #[error("connector {name}: {error}")]
+    Mapping {
+        /// Connector name.
+        name: String,
+        /// What is wrong.
+        error: MappingError,
+    },
+    /// The schedule is not a cron expression the scheduler reads.
+    #[error(
+        "connector {name}: schedule \"{schedule}\" is not a 6-field cron expression \
+         (sec min hour day-of-month month day-of-week), e.g. \"0 30 2 * * *\""
+    )]
+    Schedule {
+        /// Connector name.
+        name: String,
+        /// The schedule as written.
+        schedule: String,
+    },
+    /// An incremental connector without a cursor field.
+    #[error("connector {0}: sync_mode incremental needs a cursor_field")]
+    MissingCursorField(String),
+    /// A cursor field on a connector that is not incremental.
+    #[error("connector {0}: cursor_field only applies to sync_mode incremental")]
+    UnexpectedCursorField(String),
+    /// A reject share outside 0-1.
+    #[error("connector {name}: max_reject_share must be between 0 and 1, not {share}")]
+    RejectShare {
+        /// Connector name.
+        name: String,
+        /// The share as written.
+        share: f64,
+    },
+    /// A connector saved through the API reaches outside what it may.
+    #[error(transparent)]
+    Confined(#[from] ConfineError),
+}
+
+impl ErrorCode for DefinitionError {
+    fn error_code(&self) -> Code {
+        Code::BadInput
+    }
+}
 
 /// A connector definition: where to read, how to map, when and how to load.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,20 +101,20 @@ pub struct ConnectorConfig {
 impl ConnectorConfig {
     /// Reads a definition from JSON; an error names the field that is wrong
     /// (`mapping.fields.value.transforms[1]: unknown variant ...`).
-    pub fn from_json(value: serde_json::Value) -> Result<ConnectorConfig, String> {
+    pub fn from_json(value: serde_json::Value) -> Result<ConnectorConfig, DefinitionError> {
         serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
-            if path == "." {
+            DefinitionError::Malformed(if path == "." {
                 e.into_inner().to_string()
             } else {
                 format!("{path}: {}", e.into_inner())
-            }
+            })
         })
     }
 
     /// Checks the definition and builds the runnable connector; relative source paths
     /// start at `base_dir`.
-    pub fn to_def(&self, base_dir: PathBuf) -> Result<ConnectorDef, String> {
+    pub fn to_def(&self, base_dir: PathBuf) -> Result<ConnectorDef, DefinitionError> {
         ConnectorDef::new(
             self.name.clone(),
             self.agency.clone(),
@@ -79,6 +132,91 @@ impl ConnectorConfig {
 }
 
 impl ConnectorDef {
+    /// Checks the mapping against the target and the schedule, and builds the
+    /// definition; the options default as in [`ConnectorConfig`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        name: String,
+        agency: Option<String>,
+        target: Target,
+        schedule: Option<String>,
+        sync_mode: SyncMode,
+        source: SourceConfig,
+        mapping_config: MappingConfig,
+        base_dir: PathBuf,
+    ) -> Result<Self, DefinitionError> {
+        let name_ok = (1..=64).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if !name_ok {
+            // Names appear in commands, logs and URLs: keep them plain.
+            return Err(DefinitionError::BadName(name));
+        }
+        let mapping =
+            Mapping::new(target, mapping_config).map_err(|error| DefinitionError::Mapping {
+                name: name.clone(),
+                error,
+            })?;
+        if let Some(schedule) = &schedule {
+            if !crate::scheduler::is_valid_schedule(schedule) {
+                return Err(DefinitionError::Schedule {
+                    name,
+                    schedule: schedule.clone(),
+                });
+            }
+        }
+        Ok(ConnectorDef {
+            name,
+            agency,
+            target,
+            schedule,
+            sync_mode,
+            source,
+            mapping,
+            base_dir,
+            max_reject_share: None,
+            cursor_field: None,
+            allow_empty: false,
+            confined: false,
+        })
+    }
+
+    /// Sets the cursor field; an incremental connector needs one, others take none.
+    pub fn with_cursor_field(mut self, field: Option<String>) -> Result<Self, DefinitionError> {
+        match (self.sync_mode, &field) {
+            (SyncMode::Incremental, None) => {
+                return Err(DefinitionError::MissingCursorField(self.name))
+            }
+            (SyncMode::FullRefresh | SyncMode::Upsert, Some(_)) => {
+                return Err(DefinitionError::UnexpectedCursorField(self.name))
+            }
+            _ => {}
+        }
+        self.cursor_field = field;
+        Ok(self)
+    }
+
+    /// Lets a full refresh from an empty source delete the connector's rows.
+    pub fn with_allow_empty(mut self, allow_empty: bool) -> Self {
+        self.allow_empty = allow_empty;
+        self
+    }
+
+    /// Sets the largest share of rejected rows a run may have (0.0-1.0).
+    pub fn with_max_reject_share(mut self, share: Option<f64>) -> Result<Self, DefinitionError> {
+        if let Some(s) = share {
+            if !(0.0..=1.0).contains(&s) {
+                return Err(DefinitionError::RejectShare {
+                    name: self.name,
+                    share: s,
+                });
+            }
+        }
+        self.max_reject_share = share;
+        Ok(self)
+    }
+
     /// The definition this connector was built from.
     pub fn config(&self) -> ConnectorConfig {
         ConnectorConfig {
@@ -91,7 +229,7 @@ impl ConnectorDef {
             cursor_field: self.cursor_field.clone(),
             allow_empty: self.allow_empty,
             source: self.source.clone(),
-            mapping: self.mapping_config.clone(),
+            mapping: self.mapping.config().clone(),
         }
     }
 }
@@ -143,12 +281,16 @@ mod tests {
     fn a_wrong_field_is_named_with_its_path() {
         let mut value = areas_connector();
         value["source"]["colour"] = json!("red");
-        let err = ConnectorConfig::from_json(value).expect_err("refused");
+        let err = ConnectorConfig::from_json(value)
+            .expect_err("refused")
+            .to_string();
         assert!(err.starts_with("source: unknown field `colour`"), "{err}");
 
         let mut value = areas_connector();
         value["mapping"]["fields"]["code"]["transforms"] = json!(["trim", "sparkle"]);
-        let err = ConnectorConfig::from_json(value).expect_err("refused");
+        let err = ConnectorConfig::from_json(value)
+            .expect_err("refused")
+            .to_string();
         assert!(err.contains("mapping.fields.code.transforms"), "{err}");
     }
 }

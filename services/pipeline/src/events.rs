@@ -44,11 +44,13 @@ impl RunSucceeded<'_> {
     }
 }
 
-/// A run failed and was rolled back.
+/// A run failed and was rolled back. The log line holds the whole error, which callers
+/// without the right to see it are pointed to by the run's id.
 pub(crate) struct RunFailed<'a> {
     pub connector: &'a str,
     pub run_id: i64,
-    pub error: &'a str,
+    pub code: abe_schema::Code,
+    pub error: &'a dyn std::fmt::Display,
 }
 
 impl RunFailed<'_> {
@@ -56,7 +58,8 @@ impl RunFailed<'_> {
         tracing::warn!(
             connector = self.connector,
             run_id = self.run_id,
-            error = self.error,
+            code = %self.code,
+            error = %self.error,
             "run failed; previous data kept"
         );
     }

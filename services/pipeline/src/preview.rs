@@ -1,22 +1,28 @@
 //! Preview: map the first rows of a source without writing anything, so a data steward
-//! sees the unified rows and the rejects side by side before a connector runs.
+//! sees the target rows and the rejects side by side before a connector runs. A
+//! preview reads through the same loop as a run, a bounded number of rows for a bounded
+//! time, and stops reading as soon as its caller goes away.
 
-use crate::run::{References, RowChecker};
+use crate::read::{read_source, Flow, Item, ReadError, ReferenceData};
 use crate::{ConnectorDef, Pipeline};
-use abe_connectors::mapping::MappedRow;
-use abe_connectors::{OpenContext, SourceItem};
-use abe_schema::{Reject, SourcePosition};
+use abe_connectors::Cancel;
+use abe_schema::{with_target_row, Code, ErrorCode, Reject, SourcePosition, TargetRow};
+use abe_store::StoreError;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Rows a preview shows at most.
 pub const MAX_PREVIEW_ROWS: usize = 1_000;
+
+/// Longest a preview reads; a source slower than this is stopped.
+pub const MAX_PREVIEW_TIME: Duration = Duration::from_secs(20);
 
 /// One mapped row of a preview.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreviewRow {
     /// Where it came from.
     pub position: SourcePosition,
-    /// Target field names and values, in the target's order.
+    /// Target field names and values, in the target's column order.
     pub fields: Vec<(String, String)>,
 }
 
@@ -29,108 +35,106 @@ pub struct Preview {
     pub rejects: Vec<Reject>,
 }
 
+/// Why a preview has no rows to show.
+#[derive(Debug, thiserror::Error)]
+pub enum PreviewError {
+    /// The source cannot be read.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The reference data cannot be loaded.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The source did not give its rows within the time a preview has.
+    #[error("the source did not answer within {} s, the time a preview has", .0.as_secs())]
+    TimedOut(Duration),
+    /// The reading thread panicked.
+    #[error("reading the source crashed: {0}")]
+    Crashed(String),
+}
+
+impl ErrorCode for PreviewError {
+    fn error_code(&self) -> Code {
+        match self {
+            PreviewError::Read(e) => e.error_code(),
+            PreviewError::Store(e) => e.error_code(),
+            PreviewError::TimedOut(_) => Code::Timeout,
+            PreviewError::Crashed(_) => Code::Internal,
+        }
+    }
+}
+
+/// Cancels the read when dropped: when the preview's caller goes away (a request that
+/// ended), its future is dropped and the blocking read stops at its next record.
+struct CancelOnDrop(Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
 impl Pipeline {
-    /// Maps up to `limit` rows (loadable and rejected together) of `def`'s source.
-    /// Nothing is written; a source that cannot be read is an error.
-    pub async fn preview(&self, def: &ConnectorDef, limit: usize) -> Result<Preview, String> {
-        let references = Arc::new(
-            self.references(def.mapping.needs_area_names())
-                .await
-                .map_err(|e| e.to_string())?,
-        );
-        let def = def.clone();
-        let limit = limit.min(MAX_PREVIEW_ROWS);
-        tokio::task::spawn_blocking(move || preview_source(&def, &references, limit))
-            .await
-            .map_err(|e| format!("reading the source crashed: {e}"))?
-    }
-}
-
-fn preview_source(
-    def: &ConnectorDef,
-    references: &References,
-    limit: usize,
-) -> Result<Preview, String> {
-    let expected_columns = def.mapping.source_columns();
-    let context = OpenContext {
-        expected_columns: &expected_columns,
-        ..OpenContext::full(&def.base_dir)
-    };
-    let stream = def.source.open(&context).map_err(|e| e.to_string())?;
-    let mut checker = RowChecker::new(references, &def.mapping);
-    let mut preview = Preview::default();
-    let mut checked_header = None;
-    for item in stream {
-        if preview.rows.len() + preview.rejects.len() >= limit {
-            break;
-        }
-        let record = match item.map_err(|e| e.to_string())? {
-            SourceItem::Record(record) => record,
-            SourceItem::Reject(reject) => {
-                preview.rejects.push(reject);
-                continue;
-            }
+    /// Maps up to `limit` rows (loadable and rejected together, at most
+    /// [`MAX_PREVIEW_ROWS`]) of `def`'s source, reading for `time` at most (at most
+    /// [`MAX_PREVIEW_TIME`]). Nothing is written.
+    pub async fn preview(
+        &self,
+        def: &ConnectorDef,
+        limit: usize,
+        time: Duration,
+    ) -> Result<Preview, PreviewError> {
+        let time = time.min(MAX_PREVIEW_TIME);
+        let cancel = CancelOnDrop(Cancel::default());
+        let references = Arc::new(ReferenceData::load(self.store(), def).await?);
+        let read = {
+            let (def, flag) = (def.clone(), cancel.0.clone());
+            let limit = limit.min(MAX_PREVIEW_ROWS);
+            tokio::task::spawn_blocking(
+                move || with_target_row!(def.target, Row => preview_source::<Row>(&def, &references, limit, &flag)),
+            )
         };
-        if record.is_blank() {
-            continue;
-        }
-        if !checked_header
-            .as_ref()
-            .is_some_and(|h| Arc::ptr_eq(h, &record.header))
-        {
-            def.mapping.check_header(&record.header).map_err(|e| {
-                let position = SourcePosition {
-                    row: None,
-                    ..record.position.clone()
-                };
-                format!("{position}: {e}")
-            })?;
-            checked_header = Some(Arc::clone(&record.header));
-        }
-        for mapped in def.mapping.map_with(&record, &references.names) {
-            let checked = mapped.and_then(|row| {
-                let fields = fields_of(&row);
-                checker.check(row, &record.position).map(|_| fields)
-            });
-            match checked {
-                Ok(fields) => preview.rows.push(PreviewRow {
-                    position: record.position.clone(),
-                    fields,
-                }),
-                Err(reject) => preview.rejects.push(reject),
-            }
+        match tokio::time::timeout(time, read).await {
+            Ok(Ok(preview)) => preview,
+            Ok(Err(e)) => Err(PreviewError::Crashed(e.to_string())),
+            // `cancel` is dropped on return, which stops the read.
+            Err(_) => Err(PreviewError::TimedOut(time)),
         }
     }
-    Ok(preview)
 }
 
-/// The row's fields as text, named as in the mapping.
-fn fields_of(row: &MappedRow) -> Vec<(String, String)> {
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    let pairs: Vec<(&str, String)> = match row {
-        MappedRow::Area(a) => vec![
-            ("code", a.code.clone()),
-            ("level", a.level.as_str().to_string()),
-            ("parent", text(&a.parent_code)),
-            ("name_th", a.name_th.clone()),
-            ("name_en", text(&a.name_en)),
-        ],
-        MappedRow::School(s) => vec![
-            ("code", s.code.clone()),
-            ("name_th", s.name_th.clone()),
-            ("name_en", text(&s.name_en)),
-            ("area", s.area_code.clone()),
-            ("affiliation", text(&s.affiliation)),
-            ("levels", text(&s.levels)),
-        ],
-        MappedRow::Observation(o) => vec![
-            ("indicator", o.indicator.clone()),
-            ("area", o.area_code.clone()),
-            ("school", o.school_code.clone()),
-            ("period", o.period.clone()),
-            ("breakdown", o.breakdown.clone()),
-            ("value", o.value.to_string()),
-        ],
-    };
-    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+fn preview_source<R: TargetRow>(
+    def: &ConnectorDef,
+    references: &ReferenceData,
+    limit: usize,
+    cancel: &Cancel,
+) -> Result<Preview, PreviewError> {
+    let mut preview = Preview::default();
+    let read = read_source::<R>(def, references, None, cancel, |item| {
+        if preview.rows.len() + preview.rejects.len() >= limit {
+            return Flow::Stop;
+        }
+        match item {
+            Item::Row { row, position, .. } => preview.rows.push(PreviewRow {
+                position,
+                fields: fields_of(&row),
+            }),
+            Item::Reject(reject) => preview.rejects.push(reject),
+        }
+        Flow::Continue
+    });
+    match read {
+        Ok(_) => Ok(preview),
+        Err((error, _)) => Err(error.into()),
+    }
+}
+
+/// The row's fields as text, named as in the mapping (derived columns by their own
+/// name), in the target's column order.
+fn fields_of<R: TargetRow>(row: &R) -> Vec<(String, String)> {
+    R::DESC
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| (column.label().to_string(), row.value(i).to_text()))
+        .collect()
 }

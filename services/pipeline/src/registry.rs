@@ -2,8 +2,9 @@
 //! through the API, which the store keeps as the same JSON documents; saving one puts
 //! it on the schedule at once.
 
-use crate::{ConnectorConfig, ConnectorDef, Scheduler};
-use abe_store::Store;
+use crate::{ConnectorConfig, ConnectorDef, DefinitionError, Scheduler, SchedulerError};
+use abe_schema::{Code, ErrorCode};
+use abe_store::{Store, StoreError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,17 +24,66 @@ pub struct Registry {
 }
 
 /// Why a definition sent through the API was not saved.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum SaveError {
     /// The definition is wrong; the message names the field.
-    #[error("{0}")]
-    Invalid(String),
+    #[error(transparent)]
+    Invalid(#[from] DefinitionError),
+    /// The definition names an agency the catalogue does not have.
+    #[error("agency: {0} is not in the catalogue")]
+    UnknownAgency(String),
+    /// The definition loads a constant indicator the catalogue does not have.
+    #[error("mapping.fields.indicator: indicator {0} is not in the catalogue")]
+    UnknownIndicator(String),
     /// A connector of that name is declared in the config file.
     #[error("connector {0} is provisioned from the config file; change it there")]
     Provisioned(String),
-    /// The store or the scheduler failed.
-    #[error("{0}")]
-    Failed(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The scheduler failed.
+    #[error(transparent)]
+    Scheduler(#[from] SchedulerError),
+    /// Saving stopped half-way.
+    #[error("saving a connector stopped: {0}")]
+    Interrupted(String),
+}
+
+impl ErrorCode for SaveError {
+    fn error_code(&self) -> Code {
+        match self {
+            SaveError::Invalid(e) => e.error_code(),
+            SaveError::UnknownAgency(_) | SaveError::UnknownIndicator(_) => Code::BadInput,
+            SaveError::Provisioned(_) => Code::Forbidden,
+            SaveError::Store(e) => e.error_code(),
+            SaveError::Scheduler(_) | SaveError::Interrupted(_) => Code::Internal,
+        }
+    }
+}
+
+/// Why connectors could not be listed or found.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A saved definition this hub can no longer read.
+    #[error("saved connector {name}: {error}")]
+    Unreadable {
+        /// Connector name.
+        name: String,
+        /// Why.
+        error: DefinitionError,
+    },
+}
+
+impl ErrorCode for RegistryError {
+    fn error_code(&self) -> Code {
+        match self {
+            RegistryError::Store(e) => e.error_code(),
+            RegistryError::Unreadable { .. } => Code::Internal,
+        }
+    }
 }
 
 impl Registry {
@@ -71,17 +121,20 @@ impl Registry {
     }
 
     /// Checks a definition sent through the API and builds the connector. Beyond what
-    /// the config file is held to, its files must lie below the base folder.
-    pub fn define(&self, definition: serde_json::Value) -> Result<ConnectorDef, String> {
+    /// the config file is held to, its files must lie below the base folder and its
+    /// secrets come only from `ABE_SECRET_*` variables.
+    pub fn define(&self, definition: serde_json::Value) -> Result<ConnectorDef, DefinitionError> {
         let config = ConnectorConfig::from_json(definition)?;
-        config.source.check_confined()?;
-        config.to_def(self.base_dir.clone())
+        config.source.check_confined(&self.base_dir)?;
+        let mut def = config.to_def(self.base_dir.clone())?;
+        def.confined = true;
+        Ok(def)
     }
 
     /// Checks a definition sent through the API, saves it (a new connector, or one saved
     /// earlier under that name) and schedules it.
     pub async fn save(&self, definition: serde_json::Value) -> Result<ConnectorDef, SaveError> {
-        let def = self.define(definition).map_err(SaveError::Invalid)?;
+        let def = self.define(definition)?;
         if self.is_provisioned(&def.name) {
             return Err(SaveError::Provisioned(def.name));
         }
@@ -95,19 +148,18 @@ impl Registry {
                 let _one_at_a_time = saving.lock().await;
                 let saved = store
                     .save_connector(&def.spec(), chrono::Utc::now())
-                    .await
-                    .map_err(|e| SaveError::Failed(e.to_string()))?;
+                    .await?;
                 if !saved {
                     return Err(SaveError::Provisioned(def.name));
                 }
                 if let Some(scheduler) = scheduler {
-                    scheduler.schedule(&def).await.map_err(SaveError::Failed)?;
+                    scheduler.schedule(&def).await?;
                 }
                 Ok(())
             })
         };
         task.await
-            .map_err(|e| SaveError::Failed(format!("saving a connector: {e}")))??;
+            .map_err(|e| SaveError::Interrupted(e.to_string()))??;
         tracing::info!(connector = %def.name, "connector saved through the API");
         Ok(def)
     }
@@ -115,50 +167,38 @@ impl Registry {
     /// Refuses a definition that names an agency or a constant indicator the catalogue
     /// does not have: every row of its runs would be rejected.
     async fn check_catalogue(&self, def: &ConnectorDef) -> Result<(), SaveError> {
-        let failed = |e: abe_store::StoreError| SaveError::Failed(e.to_string());
         if let Some(agency) = &def.agency {
             let found = self
                 .store
                 .agencies(Some(std::slice::from_ref(agency)), None, 1)
-                .await
-                .map_err(failed)?;
+                .await?;
             if found.items.is_empty() {
-                return Err(SaveError::Invalid(format!(
-                    "agency: {agency} is not in the catalogue"
-                )));
+                return Err(SaveError::UnknownAgency(agency.clone()));
             }
         }
         let constant_indicator = def
-            .mapping_config
+            .mapping
+            .config()
             .fields
             .get("indicator")
             .and_then(|spec| spec.constant.as_ref());
         if let Some(code) = constant_indicator {
-            if !self
-                .store
-                .indicator_codes()
-                .await
-                .map_err(failed)?
-                .contains(code)
-            {
-                return Err(SaveError::Invalid(format!(
-                    "mapping.fields.indicator: indicator {code} is not in the catalogue"
-                )));
+            if !self.store.indicator_codes().await?.contains(code) {
+                return Err(SaveError::UnknownIndicator(code.clone()));
             }
         }
         Ok(())
     }
 
     /// The connector named `name`: the config file's, else one saved through the API.
-    pub async fn find(&self, name: &str) -> Result<Option<ConnectorDef>, String> {
+    pub async fn find(&self, name: &str) -> Result<Option<ConnectorDef>, RegistryError> {
         if let Some(def) = self.provisioned.get(name) {
             return Ok(Some(def.clone()));
         }
         let saved = self
             .store
             .connectors(Some(&[name.to_string()]), None, 1)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         saved
             .items
             .into_iter()
@@ -169,15 +209,10 @@ impl Registry {
 
     /// Every connector: the config file's, then those saved through the API. A saved
     /// definition this hub can no longer read is logged and left out, not fatal.
-    pub async fn all(&self) -> Result<Vec<ConnectorDef>, String> {
+    pub async fn all(&self) -> Result<Vec<ConnectorDef>, RegistryError> {
         let mut defs: Vec<ConnectorDef> = self.provisioned.values().cloned().collect();
         defs.sort_by(|a, b| a.name.cmp(&b.name));
-        for record in self
-            .store
-            .saved_connectors()
-            .await
-            .map_err(|e| e.to_string())?
-        {
+        for record in self.store.saved_connectors().await? {
             if self.is_provisioned(&record.name) {
                 continue;
             }
@@ -190,10 +225,13 @@ impl Registry {
         Ok(defs)
     }
 
-    fn read_saved(&self, name: &str, config: &str) -> Result<ConnectorDef, String> {
+    fn read_saved(&self, name: &str, config: &str) -> Result<ConnectorDef, RegistryError> {
         serde_json::from_str(config)
-            .map_err(|e| e.to_string())
+            .map_err(|e| DefinitionError::Malformed(e.to_string()))
             .and_then(|value| self.define(value))
-            .map_err(|e| format!("saved connector {name}: {e}"))
+            .map_err(|error| RegistryError::Unreadable {
+                name: name.to_string(),
+                error,
+            })
     }
 }

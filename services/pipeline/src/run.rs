@@ -1,17 +1,20 @@
-//! One run of one connector. Reading and mapping are CPU work on a blocking thread;
-//! batches of checked rows cross a bounded channel to the loader, so memory stays flat
-//! however large the file. Any error before commit rolls the whole run back.
+//! One run of one connector. The run first takes its connector's lease in the database
+//! (one run of a connector at a time, across processes) and keeps it alive while it
+//! works. Reading and mapping are CPU work on a blocking thread; batches of checked rows
+//! cross a bounded channel to the loader, so memory stays flat however large the file.
+//! Any error before commit rolls the whole run back.
 
 use crate::events::{RunFailed, RunStarted, RunSucceeded};
+use crate::read::{read_source, Flow, Item, ReadError, ReadSummary, ReferenceData};
 use crate::{ConnectorDef, SyncMode};
-use abe_connectors::mapping::{MappedRow, Mapping, RefData};
-use abe_connectors::{Header, SourceItem};
-use abe_schema::thai::AreaNames;
-use abe_schema::{Reject, RunCounts, SourcePosition, Target};
-use abe_store::{Param, RunOutcome, RunSource, StagedRow, Store, StoreError};
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use abe_connectors::Cancel;
+use abe_schema::{with_target_row, Code, ErrorCode, Reject, RunCounts, RunStatus, TargetRow};
+use abe_store::{OpenRun, RunLease, RunOutcome, RunRequest, Staged, Store, StoreError};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// What started a run.
@@ -36,6 +39,30 @@ impl Trigger {
     }
 }
 
+/// How a run is asked for.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// What started it.
+    pub trigger: Trigger,
+    /// For a scheduled run: the tick it is for, so that replicas firing the same tick
+    /// run it once.
+    pub scheduled_for: Option<DateTime<Utc>>,
+    /// Set it to stop the run: it stops reading, rolls back and is journaled as
+    /// cancelled.
+    pub cancel: Cancel,
+}
+
+impl RunOptions {
+    /// A run started by `trigger`, not cancelled from outside.
+    pub fn new(trigger: Trigger) -> Self {
+        RunOptions {
+            trigger,
+            scheduled_for: None,
+            cancel: Cancel::default(),
+        }
+    }
+}
+
 /// Figures of a finished run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunReport {
@@ -51,70 +78,196 @@ pub struct RunReport {
     pub load_ms: u64,
 }
 
+/// Why a run was rolled back.
+#[derive(Debug, thiserror::Error)]
+pub enum RunFailure {
+    /// The source could not be read to its end.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// More rows were rejected than the connector allows.
+    #[error(
+        "{rejected} of {read} rows were rejected ({:.1}%), above the connector's limit of \
+         {:.1}%; nothing was loaded",
+        100.0 * *.rejected as f64 / *.read as f64,
+        100.0 * .limit
+    )]
+    TooManyRejects {
+        /// Rows rejected.
+        rejected: u64,
+        /// Rows read.
+        read: u64,
+        /// The connector's limit (0-1).
+        limit: f64,
+    },
+    /// A full refresh found nothing to load.
+    #[error(
+        "the source gave no rows to load (read {read}, rejected {rejected}); a full refresh \
+         would delete every row this connector loaded before, so nothing was changed (set \
+         allow_empty = true on the connector if the source is meant to be empty)"
+    )]
+    EmptySource {
+        /// Rows read.
+        read: u64,
+        /// Rows rejected.
+        rejected: u64,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The reading thread panicked.
+    #[error("reading the source crashed: {0}")]
+    ReaderCrashed(String),
+    /// The run was cancelled.
+    #[error("the run was cancelled; nothing was loaded")]
+    Cancelled,
+}
+
+impl ErrorCode for RunFailure {
+    fn error_code(&self) -> Code {
+        match self {
+            RunFailure::Read(e) => e.error_code(),
+            RunFailure::TooManyRejects { .. } => Code::TooManyRejects,
+            RunFailure::EmptySource { .. } => Code::EmptySource,
+            RunFailure::Store(e) => e.error_code(),
+            RunFailure::ReaderCrashed(_) => Code::Internal,
+            RunFailure::Cancelled => Code::Cancelled,
+        }
+    }
+}
+
 /// Why a run did not succeed.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// The same connector is running now; runs never overlap.
-    #[error("connector {0} is already running")]
-    AlreadyRunning(String),
-    /// The run failed and was rolled back (it is journaled as failed).
-    #[error("run {run_id} of {connector} failed: {message}")]
+    /// Another run of the connector holds its lease; runs never overlap.
+    #[error(
+        "connector {connector} is already running (run {run_id}, since {})",
+        .since.format("%Y-%m-%d %H:%M:%S UTC")
+    )]
+    AlreadyRunning {
+        /// Connector name.
+        connector: String,
+        /// The run holding the lease.
+        run_id: i64,
+        /// When it started.
+        since: DateTime<Utc>,
+    },
+    /// Another replica already took this scheduled tick.
+    #[error("another hub already took this tick of {0}")]
+    TickTaken(String),
+    /// The run failed and was rolled back (it is journaled as failed or cancelled).
+    #[error("run {run_id} of {connector} failed: {cause}")]
     Failed {
         /// Connector name.
         connector: String,
         /// Journal id.
         run_id: i64,
         /// What went wrong.
-        message: String,
+        cause: RunFailure,
     },
     /// The journal itself could not be written.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
+impl ErrorCode for RunError {
+    fn error_code(&self) -> Code {
+        match self {
+            RunError::AlreadyRunning { .. } | RunError::TickTaken(_) => Code::AlreadyRunning,
+            RunError::Failed { cause, .. } => cause.error_code(),
+            RunError::Store(e) => e.error_code(),
+        }
+    }
+}
+
+/// How long a run's lease lasts without a heartbeat, unless the hub says otherwise.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+
 /// Runs connectors against one store.
 #[derive(Clone)]
 pub struct Pipeline {
     store: Store,
-    running: Arc<Mutex<HashSet<String>>>,
-    /// SQLite has one writer; runs take turns instead of waiting on its lock.
+    /// This process, as run leases name it.
+    owner: Arc<str>,
+    lease: Duration,
+    /// SQLite has one writer; runs of one process take turns instead of waiting on its
+    /// lock.
     sqlite_writer: Arc<tokio::sync::Mutex<()>>,
+    /// The runs of this process in progress, to stop them when it shuts down.
+    active: Arc<std::sync::Mutex<HashMap<i64, Cancel>>>,
+}
+
+/// Forgets a run of [`Pipeline::active`] when it ends, however it ends.
+struct ActiveRun {
+    active: Arc<std::sync::Mutex<HashMap<i64, Cancel>>>,
+    run_id: i64,
+}
+
+impl Drop for ActiveRun {
+    fn drop(&mut self) {
+        if let Ok(mut active) = self.active.lock() {
+            active.remove(&self.run_id);
+        }
+    }
 }
 
 /// Rows per batch sent from the reader to the loader.
 const BATCH_ROWS: usize = 5_000;
 
-/// Removes the connector from the running set when the run ends, however it ends.
-struct RunningGuard {
-    running: Arc<Mutex<HashSet<String>>>,
-    name: String,
-}
-
-impl Drop for RunningGuard {
-    fn drop(&mut self) {
-        if let Ok(mut set) = self.running.lock() {
-            set.remove(&self.name);
-        }
-    }
-}
-
-/// Reference data a row must agree with.
-pub(crate) struct References {
-    areas: HashSet<String>,
-    indicators: HashSet<String>,
-    school_areas: HashMap<String, String>,
-    /// Names of areas, loaded only when a mapping resolves areas by name.
-    pub(crate) names: RefData,
+/// The name a process's leases carry: its host, process id and a random part (process
+/// ids repeat across hosts and restarts).
+fn lease_owner() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}:{}:{}", std::process::id(), &random[..8])
 }
 
 impl Pipeline {
-    /// A pipeline writing to `store`.
+    /// A pipeline writing to `store`, holding run leases for [`DEFAULT_LEASE`].
     pub fn new(store: Store) -> Self {
         Pipeline {
             store,
-            running: Arc::default(),
+            owner: lease_owner().into(),
+            lease: DEFAULT_LEASE,
             sqlite_writer: Arc::default(),
+            active: Arc::default(),
         }
+    }
+
+    /// Asks every run of this process to stop and waits, up to `wait`, until each has
+    /// rolled back and been journaled as cancelled. Runs still going after that are
+    /// left to their lease.
+    pub async fn stop_runs(&self, wait: Duration) {
+        let running: Vec<Cancel> = match self.active.lock() {
+            Ok(active) => active.values().cloned().collect(),
+            Err(_) => return,
+        };
+        if running.is_empty() {
+            return;
+        }
+        tracing::info!(runs = running.len(), "stopping the runs in progress");
+        for cancel in &running {
+            cancel.cancel();
+        }
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            if self.active.lock().map(|a| a.is_empty()).unwrap_or(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tracing::warn!("runs still in progress at shutdown are left to their lease");
+    }
+
+    /// Holds run leases for `lease`: a process killed mid-run leaves a run that others
+    /// mark abandoned this long after its last heartbeat.
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_secs(1));
+        self
     }
 
     /// The store runs write to.
@@ -122,45 +275,75 @@ impl Pipeline {
         &self.store
     }
 
-    /// Whether `connector` is running now.
-    pub fn is_running(&self, connector: &str) -> bool {
-        self.running
-            .lock()
-            .map(|s| s.contains(connector))
-            .unwrap_or(false)
+    /// How long a run's lease lasts without a heartbeat.
+    pub fn lease(&self) -> Duration {
+        self.lease
     }
 
-    /// Runs `def` now. Fails at once with [`RunError::AlreadyRunning`] if it is running.
+    /// Runs `def` now, started by `trigger`.
     pub async fn run(&self, def: &ConnectorDef, trigger: Trigger) -> Result<RunReport, RunError> {
-        let _guard = {
-            let mut set = self
-                .running
-                .lock()
-                .map_err(|_| RunError::AlreadyRunning(def.name.clone()))?;
-            if !set.insert(def.name.clone()) {
-                return Err(RunError::AlreadyRunning(def.name.clone()));
-            }
-            RunningGuard {
-                running: Arc::clone(&self.running),
-                name: def.name.clone(),
-            }
+        self.run_with(def, RunOptions::new(trigger)).await
+    }
+
+    /// Runs `def` now. Fails at once with [`RunError::AlreadyRunning`] when another run
+    /// of it (in this process or another) holds its lease.
+    pub async fn run_with(
+        &self,
+        def: &ConnectorDef,
+        options: RunOptions,
+    ) -> Result<RunReport, RunError> {
+        let trigger = options.trigger.as_str();
+        let request = RunRequest {
+            connector: &def.name,
+            trigger,
+            owner: &self.owner,
+            lease: self.lease,
+            scheduled_for: options.scheduled_for,
         };
-        let _writer = match self.store.backend() {
-            abe_store::Backend::Sqlite => Some(self.sqlite_writer.lock().await),
-            abe_store::Backend::Postgres => None,
+        let run_id = match self.store.open_run(&request, Utc::now()).await? {
+            OpenRun::Opened(id) => id,
+            OpenRun::Busy { run_id, since, .. } => {
+                return Err(RunError::AlreadyRunning {
+                    connector: def.name.clone(),
+                    run_id,
+                    since,
+                })
+            }
+            OpenRun::TickTaken => return Err(RunError::TickTaken(def.name.clone())),
         };
-        let run_id = self
-            .store
-            .start_run(&def.name, trigger.as_str(), chrono::Utc::now())
-            .await?;
+        let lease = RunLease {
+            run_id,
+            owner: &self.owner,
+        };
         RunStarted {
             connector: &def.name,
             run_id,
-            trigger: trigger.as_str(),
+            trigger,
         }
         .emit();
+        let cancel = options.cancel;
+        let _active = match self.active.lock() {
+            Ok(mut active) => {
+                active.insert(run_id, cancel.clone());
+                Some(ActiveRun {
+                    active: Arc::clone(&self.active),
+                    run_id,
+                })
+            }
+            Err(_) => None,
+        };
+        let lost = Arc::new(AtomicBool::new(false));
+        let heartbeat = self.keep_lease(run_id, &cancel, &lost);
         let mut outcome = RunOutcome::default();
-        match self.load(def, run_id, &mut outcome).await {
+        let result = {
+            let _writer = match self.store.backend() {
+                abe_store::Backend::Sqlite => Some(self.sqlite_writer.lock().await),
+                abe_store::Backend::Postgres => None,
+            };
+            self.load(def, &lease, &mut outcome, &cancel).await
+        };
+        heartbeat.abort();
+        let cause = match result {
             Ok(()) => {
                 let report = RunReport {
                     connector: def.name.clone(),
@@ -170,135 +353,163 @@ impl Pipeline {
                     load_ms: outcome.load_ms,
                 };
                 RunSucceeded(&report).emit();
-                Ok(report)
+                return Ok(report);
             }
-            Err(message) => {
-                RunFailed {
-                    connector: &def.name,
-                    run_id,
-                    error: &message,
-                }
-                .emit();
-                outcome.error = Some(message.clone());
-                // Nothing of a failed run was loaded: only what was read stands.
-                outcome.counts = RunCounts {
-                    read: outcome.counts.read,
-                    rejected: outcome.counts.rejected,
-                    ..RunCounts::default()
-                };
-                self.store
-                    .finish_failed_run(run_id, &outcome, chrono::Utc::now())
-                    .await?;
-                Err(RunError::Failed {
-                    connector: def.name.clone(),
-                    run_id,
-                    message,
-                })
+            Err(_) if lost.load(Ordering::Relaxed) => RunFailure::Store(StoreError::LeaseLost),
+            Err(RunFailure::Read(ReadError::Source(abe_connectors::SourceError::Cancelled))) => {
+                RunFailure::Cancelled
             }
+            Err(cause) => cause,
+        };
+        RunFailed {
+            connector: &def.name,
+            run_id,
+            code: cause.error_code(),
+            error: &cause,
         }
+        .emit();
+        let status = match cause.error_code() {
+            Code::Cancelled => RunStatus::Cancelled,
+            _ => RunStatus::Failed,
+        };
+        outcome.error_code = Some(cause.error_code());
+        outcome.error = Some(cause.to_string());
+        // Nothing of a failed run was loaded: only what was read stands.
+        outcome.counts = RunCounts {
+            read: outcome.counts.read,
+            rejected: outcome.counts.rejected,
+            ..RunCounts::default()
+        };
+        self.store
+            .finish_unloaded_run(&lease, status, &outcome, Utc::now())
+            .await?;
+        Err(RunError::Failed {
+            connector: def.name.clone(),
+            run_id,
+            cause,
+        })
+    }
+
+    /// Extends the run's lease while it works; a lease lost to another process stops
+    /// the run.
+    fn keep_lease(
+        &self,
+        run_id: i64,
+        cancel: &Cancel,
+        lost: &Arc<AtomicBool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let (store, owner, lease) = (self.store.clone(), Arc::clone(&self.owner), self.lease);
+        let (cancel, lost) = (cancel.clone(), Arc::clone(lost));
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(lease / 4);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                match store.extend_lease(run_id, &owner, Utc::now(), lease).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(run_id, "the run lost its lease; stopping it");
+                        lost.store(true, Ordering::Relaxed);
+                        cancel.cancel();
+                        return;
+                    }
+                    // A database that does not answer now may answer at the next tick;
+                    // the lease lasts four of them.
+                    Err(e) => tracing::warn!(run_id, error = %e, "extending the run's lease"),
+                }
+            }
+        })
     }
 
     /// Reads, stages, merges and commits; on error the load's transaction is dropped
-    /// (rolled back) and the message says why.
+    /// (rolled back).
     async fn load(
         &self,
         def: &ConnectorDef,
-        run_id: i64,
+        lease: &RunLease<'_>,
         outcome: &mut RunOutcome,
-    ) -> Result<(), String> {
-        let after = match def.sync_mode {
-            SyncMode::Incremental => self
-                .store
-                .last_cursor(&def.name)
-                .await
-                .map_err(|e| e.to_string())?,
+        cancel: &Cancel,
+    ) -> Result<(), RunFailure> {
+        outcome.cursor = match def.sync_mode {
+            SyncMode::Incremental => self.store.last_cursor(&def.name).await?,
             SyncMode::FullRefresh | SyncMode::Upsert => None,
         };
-        outcome.cursor = after.clone();
-        let references = Arc::new(
-            self.references(def.mapping.needs_area_names())
-                .await
-                .map_err(|e| e.to_string())?,
-        );
-        match self.attempt(def, run_id, outcome, &references, false).await {
-            // The direct first load met a repeated key: read again, through staging.
-            Err(None) => self
-                .attempt(def, run_id, outcome, &references, true)
-                .await
-                .map_err(|e| e.unwrap_or_else(|| "the source repeats a key".into())),
-            other => other.map_err(|e| e.unwrap_or_else(|| "the source repeats a key".into())),
-        }
+        let references = Arc::new(ReferenceData::load(&self.store, def).await?);
+        with_target_row!(def.target, Row => {
+            match self.attempt::<Row>(def, lease, outcome, &references, cancel, false).await {
+                // The direct first load met a repeated key: read again, through staging.
+                Err(RunFailure::Store(StoreError::DuplicateKey)) => {
+                    self.attempt::<Row>(def, lease, outcome, &references, cancel, true).await
+                }
+                other => other,
+            }
+        })
     }
 
-    /// One pass over the source into one load transaction. `Err(None)` means a direct
-    /// load met a repeated key and nothing was kept; `Err(Some(message))` is a failure.
-    async fn attempt(
+    /// One pass over the source into one load transaction.
+    async fn attempt<R: TargetRow>(
         &self,
         def: &ConnectorDef,
-        run_id: i64,
+        lease: &RunLease<'_>,
         outcome: &mut RunOutcome,
-        references: &Arc<References>,
+        references: &Arc<ReferenceData>,
+        cancel: &Cancel,
         staged: bool,
-    ) -> Result<(), Option<String>> {
+    ) -> Result<(), RunFailure> {
         let started = Instant::now();
-        let (sender, mut receiver) = mpsc::channel::<Vec<StagedRow>>(4);
-        let reader_def = def.clone();
-        let reader_references = Arc::clone(references);
-        let after = outcome.cursor.clone();
-        let reader = tokio::task::spawn_blocking(move || {
-            read_source(&reader_def, &reader_references, after.as_deref(), &sender)
-        });
+        let (sender, mut receiver) = mpsc::channel::<Vec<Staged<R>>>(4);
+        let reader = {
+            let (def, references) = (def.clone(), Arc::clone(references));
+            let (after, cancel) = (outcome.cursor.clone(), cancel.clone());
+            tokio::task::spawn_blocking(move || {
+                read_batches(&def, &references, after.as_deref(), &cancel, &sender)
+            })
+        };
         let begun = if staged {
             self.store
-                .begin_staged_load(def.target, &def.name, run_id)
+                .begin_staged_load(def.target, &def.name, lease.run_id)
                 .await
         } else {
-            self.store.begin_load(def.target, &def.name, run_id).await
+            self.store
+                .begin_load(def.target, &def.name, lease.run_id)
+                .await
         };
-        let mut load = begun.map_err(|e| Some(e.to_string()))?;
+        let mut load = begun?;
         let batches = futures::stream::poll_fn(|cx| receiver.poll_recv(cx));
-        let stage_error = match load.stage_all(batches).await {
-            Ok(()) => None,
-            Err(StoreError::DuplicateKey) => {
-                drop(receiver);
-                let _ = reader.await;
-                return Err(None);
-            }
-            Err(e) => Some(e.to_string()),
-        };
+        let stage_error = load.stage_all(batches).await.err();
         let staged_rows = load.staged_rows();
+        // Dropping the receiver stops a reader that is still going.
         drop(receiver);
-        let read = match reader.await {
-            Ok(result) => result,
-            Err(join_error) => Err(ReadFailure {
-                message: format!("reading the source crashed: {join_error}"),
-                partial: ReadSummary::default(),
-            }),
-        };
+        let read = reader
+            .await
+            .unwrap_or_else(|e| Err((ReaderFailure::Panic(e.to_string()), BatchesRead::default())));
         let (summary, read_error) = match read {
-            Ok(summary) => (summary, None),
-            Err(failure) => (failure.partial, Some(failure.message)),
+            Ok(read) => (read, None),
+            Err((error, partial)) => (partial, Some(error)),
         };
-        outcome.counts.read = summary.read;
-        outcome.counts.rejected = summary.rejected;
-        if summary.cursor.is_some() {
-            outcome.cursor = summary.cursor.clone();
+        outcome.counts.read = summary.summary.read;
+        outcome.counts.rejected = summary.summary.rejected;
+        if summary.summary.cursor.is_some() {
+            outcome.cursor = summary.summary.cursor.clone();
         }
         outcome.rejects = summary.rejects;
-        outcome.sources = summary.sources.list;
+        outcome.sources = summary.summary.sources;
         outcome.read_ms = started.elapsed().as_millis() as u64;
         // A staging error stops the reader too; report the cause, not the symptom.
-        if let Some(e) = stage_error.or(read_error) {
-            return Err(Some(e));
+        if let Some(e) = stage_error {
+            return Err(e.into());
+        }
+        if let Some(e) = read_error {
+            return Err(e.into_failure());
         }
         if let Some(limit) = def.max_reject_share {
             let RunCounts { read, rejected, .. } = outcome.counts;
             if read > 0 && rejected as f64 > limit * read as f64 {
-                return Err(Some(format!(
-                    "{rejected} of {read} rows were rejected ({:.1}%), above the connector's limit of {:.1}%; nothing was loaded",
-                    100.0 * rejected as f64 / read as f64,
-                    100.0 * limit
-                )));
+                return Err(RunFailure::TooManyRejects {
+                    rejected,
+                    read,
+                    limit,
+                });
             }
         }
         let full_refresh = def.sync_mode == SyncMode::FullRefresh;
@@ -306,331 +517,93 @@ impl Pipeline {
             // An emptied export or a header-only file is far likelier than a province
             // whose data vanished; replacing everything with nothing needs consent.
             let RunCounts { read, rejected, .. } = outcome.counts;
-            return Err(Some(format!(
-                "the source gave no rows to load (read {read}, rejected {rejected}); a full \
-                 refresh would delete every row this connector loaded before, so nothing was \
-                 changed (set allow_empty = true on the connector if the source is meant to be empty)"
-            )));
+            return Err(RunFailure::EmptySource { read, rejected });
+        }
+        if cancel.is_cancelled() {
+            return Err(RunFailure::Cancelled);
         }
         let load_started = Instant::now();
-        let counts = load
-            .merge(full_refresh)
-            .await
-            .map_err(|e| Some(e.to_string()))?;
+        let counts = load.merge(full_refresh).await?;
         outcome.counts.inserted = counts.inserted;
         outcome.counts.updated = counts.updated;
         outcome.counts.unchanged = counts.unchanged;
         outcome.counts.deleted = counts.deleted;
         outcome.load_ms = load_started.elapsed().as_millis() as u64;
-        load.commit_run(run_id, outcome, chrono::Utc::now())
-            .await
-            .map_err(|e| Some(e.to_string()))
-    }
-
-    pub(crate) async fn references(&self, with_names: bool) -> Result<References, StoreError> {
-        let names = if with_names {
-            RefData {
-                area_names: AreaNames::new(self.store.area_names().await?),
-            }
-        } else {
-            RefData::default()
-        };
-        Ok(References {
-            names,
-            areas: self.store.area_codes().await?.into_iter().collect(),
-            indicators: self.store.indicator_codes().await?.into_iter().collect(),
-            school_areas: self.store.school_areas().await?.into_iter().collect(),
-        })
+        load.commit_run(lease, outcome, Utc::now()).await?;
+        Ok(())
     }
 }
 
+/// What the reader thread gives back: the read's figures and the rejects to keep.
 #[derive(Default)]
-struct ReadSummary {
-    /// Largest cursor-field value read (incremental connectors).
-    cursor: Option<String>,
-    read: u64,
-    rejected: u64,
+struct BatchesRead {
+    summary: ReadSummary,
     rejects: Vec<Reject>,
-    sources: Sources,
 }
 
-/// The files and sheets a run reads, numbered in the order they first appear.
-#[derive(Default)]
-struct Sources {
-    list: Vec<RunSource>,
-    numbers: HashMap<RunSource, i64>,
+/// Why the reader thread stopped short: its read failed, or it panicked.
+enum ReaderFailure {
+    Read(ReadError),
+    Panic(String),
 }
 
-impl Sources {
-    /// The number of `position`'s file and sheet, given one on first sight.
-    fn number(&mut self, position: &SourcePosition) -> i64 {
-        // Records come in runs of one file and sheet: check the latest first.
-        if let Some(last) = self.list.last() {
-            if last.file == position.file && last.sheet == position.sheet {
-                return self.list.len() as i64 - 1;
-            }
-        }
-        let source = RunSource {
-            file: position.file.clone(),
-            sheet: position.sheet.clone(),
-        };
-        if let Some(&n) = self.numbers.get(&source) {
-            return n;
-        }
-        let n = self.list.len() as i64;
-        self.numbers.insert(source.clone(), n);
-        self.list.push(source);
-        n
-    }
-}
-
-impl ReadSummary {
-    fn reject(&mut self, reject: Reject) {
-        self.rejected += 1;
-        if self.rejects.len() < abe_store::MAX_STORED_REJECTS {
-            self.rejects.push(reject);
+impl ReaderFailure {
+    fn into_failure(self) -> RunFailure {
+        match self {
+            ReaderFailure::Read(e) => RunFailure::Read(e),
+            ReaderFailure::Panic(message) => RunFailure::ReaderCrashed(message),
         }
     }
 }
 
-struct ReadFailure {
-    message: String,
-    partial: ReadSummary,
-}
-
-/// Reads and maps the whole source on the calling (blocking) thread, sending batches.
-fn read_source(
+/// Reads and maps the whole source on the calling (blocking) thread, sending batches of
+/// checked rows; keeps the first rejects.
+fn read_batches<R: TargetRow>(
     def: &ConnectorDef,
-    references: &References,
+    references: &ReferenceData,
     after: Option<&str>,
-    sender: &mpsc::Sender<Vec<StagedRow>>,
-) -> Result<ReadSummary, ReadFailure> {
-    let mut summary = ReadSummary::default();
-    let fail = |message: String, partial: ReadSummary| Err(ReadFailure { message, partial });
-    let expected_columns = def.mapping.source_columns();
-    let context = abe_connectors::OpenContext {
-        base_dir: &def.base_dir,
-        expected_columns: &expected_columns,
-        incremental: def
-            .cursor_field
-            .as_deref()
-            .map(|field| abe_connectors::Incremental { field, after }),
-    };
-    let stream = match def.source.open(&context) {
-        Ok(stream) => stream,
-        Err(e) => return fail(e.to_string(), summary),
-    };
-    let mut checker = RowChecker::new(references, &def.mapping);
-    let mut checked_header: Option<Arc<Header>> = None;
+    cancel: &Cancel,
+    sender: &mpsc::Sender<Vec<Staged<R>>>,
+) -> Result<BatchesRead, (ReaderFailure, BatchesRead)> {
+    let mut rejects = Vec::new();
     let mut batch = Vec::with_capacity(BATCH_ROWS);
-    for item in stream {
-        let record = match item {
-            Ok(SourceItem::Record(record)) => record,
-            Ok(SourceItem::Reject(reject)) => {
-                summary.read += 1;
-                summary.reject(reject);
-                continue;
-            }
-            Err(e) => return fail(e.to_string(), summary),
-        };
-        if record.is_blank() {
-            continue;
-        }
-        if !checked_header
-            .as_ref()
-            .is_some_and(|h| Arc::ptr_eq(h, &record.header))
-        {
-            if let Err(e) = def.mapping.check_header(&record.header) {
-                let position = SourcePosition {
-                    row: None,
-                    ..record.position.clone()
-                };
-                return fail(format!("{position}: {e}"), summary);
-            }
-            checked_header = Some(Arc::clone(&record.header));
-        }
-        if let Some(field) = &def.cursor_field {
-            let value = match record
-                .header
-                .position(field)
-                .and_then(|i| record.cells.get(i))
-            {
-                Some(abe_connectors::Cell::Text(text)) => text.trim().to_string(),
-                Some(abe_connectors::Cell::Error(_)) | None
-                    if record.header.position(field).is_some() =>
-                {
-                    String::new()
-                }
-                _ => {
-                    return fail(
-                        format!(
-                            "{}: the cursor field \"{field}\" is not in the header",
-                            record.position.file
-                        ),
-                        summary,
-                    )
-                }
-            };
-            // Records at or below the last cursor were loaded by an earlier run.
-            if after.is_some_and(|a| !cursor_above(&value, a)) {
-                continue;
-            }
-            if !value.is_empty()
-                && summary
-                    .cursor
-                    .as_deref()
-                    .is_none_or(|max| cursor_above(&value, max))
-            {
-                summary.cursor = Some(value);
-            }
-        }
-        // A wide record may give several rows (unpivot); each counts as read.
-        for mapped in def.mapping.map_with(&record, &references.names) {
-            summary.read += 1;
-            match mapped.and_then(|row| checker.check(row, &record.position)) {
-                Ok(mut values) => {
-                    values.push(Param::Int(Some(summary.sources.number(&record.position))));
-                    values.push(Param::from(record.position.row.map(|r| r as i64)));
-                    batch.push(StagedRow(values));
-                }
-                Err(reject) => summary.reject(reject),
-            }
-        }
-        if batch.len() >= BATCH_ROWS {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
-            if sender.blocking_send(full).is_err() {
-                return fail("the loader stopped".into(), summary);
-            }
-        }
-    }
-    if !batch.is_empty() && sender.blocking_send(batch).is_err() {
-        return fail("the loader stopped".into(), summary);
-    }
-    Ok(summary)
-}
-
-/// Whether cursor value `a` comes after `b`: numerically when both are numbers,
-/// else as text (ISO dates and times sort as text).
-fn cursor_above(a: &str, b: &str) -> bool {
-    match (a.parse::<f64>(), b.parse::<f64>()) {
-        (Ok(x), Ok(y)) => x > y,
-        _ => a > b,
-    }
-}
-
-/// Checks mapped rows against the reference tables and turns them into staged values.
-pub(crate) struct RowChecker<'a> {
-    references: &'a References,
-    mapping: &'a Mapping,
-    /// Area codes loaded earlier in this run, so a district may follow its province.
-    areas_in_run: HashSet<String>,
-}
-
-impl<'a> RowChecker<'a> {
-    /// A checker for one run of `mapping`.
-    pub(crate) fn new(references: &'a References, mapping: &'a Mapping) -> Self {
-        RowChecker {
-            references,
-            mapping,
-            areas_in_run: HashSet::new(),
-        }
-    }
-
-    pub(crate) fn check(
-        &mut self,
-        row: MappedRow,
-        position: &SourcePosition,
-    ) -> Result<Vec<Param>, Reject> {
-        let at = |field: &str| match self.mapping.column_of(field) {
-            Some(column) => position.with_column(column),
-            None => position.clone(),
-        };
-        let known_area = |code: &str, areas_in_run: &HashSet<String>| {
-            self.references.areas.contains(code) || areas_in_run.contains(code)
-        };
-        match row {
-            MappedRow::Area(area) => {
-                if let Some(parent) = &area.parent_code {
-                    if !known_area(parent, &self.areas_in_run) {
-                        return Err(Reject::new(
-                            at("code"),
-                            Some(&area.code),
-                            format!("parent area {parent} is not known; load it first or earlier in the file"),
-                        ));
+    let mut loader_gone = false;
+    let read = read_source::<R>(def, references, after, cancel, |item| {
+        match item {
+            Item::Row {
+                row,
+                position,
+                source,
+            } => {
+                batch.push(Staged {
+                    row,
+                    source,
+                    source_row: position.row.map(|r| r as i64),
+                });
+                if batch.len() >= BATCH_ROWS {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+                    if sender.blocking_send(full).is_err() {
+                        loader_gone = true;
+                        return Flow::Stop;
                     }
                 }
-                self.areas_in_run.insert(area.code.clone());
-                Ok(vec![
-                    Param::from(area.code),
-                    Param::from(area.level.as_str()),
-                    Param::from(area.parent_code),
-                    Param::from(area.name_th),
-                    Param::from(area.name_en),
-                ])
             }
-            MappedRow::School(school) => {
-                if !known_area(&school.area_code, &self.areas_in_run) {
-                    return Err(Reject::new(
-                        at("area"),
-                        Some(&school.area_code),
-                        format!("area {} is not known", school.area_code),
-                    ));
+            Item::Reject(reject) => {
+                if rejects.len() < abe_store::MAX_STORED_REJECTS {
+                    rejects.push(reject);
                 }
-                Ok(vec![
-                    Param::from(school.code),
-                    Param::from(school.name_th),
-                    Param::from(school.name_en),
-                    Param::from(school.area_code),
-                    Param::from(school.affiliation),
-                    Param::from(school.levels),
-                ])
-            }
-            MappedRow::Observation(mut obs) => {
-                if !self.references.indicators.contains(&obs.indicator) {
-                    return Err(Reject::new(
-                        at("indicator"),
-                        Some(&obs.indicator),
-                        format!("indicator {} is not in the catalogue", obs.indicator),
-                    ));
-                }
-                if !obs.school_code.is_empty() {
-                    match self.references.school_areas.get(&obs.school_code) {
-                        Some(area) if obs.area_code.is_empty() => obs.area_code = area.clone(),
-                        Some(_) => {}
-                        None => {
-                            return Err(Reject::new(
-                                at("school"),
-                                Some(&obs.school_code),
-                                format!("school {} is not known", obs.school_code),
-                            ))
-                        }
-                    }
-                }
-                if !self.references.areas.contains(&obs.area_code) {
-                    return Err(Reject::new(
-                        at("area"),
-                        Some(&obs.area_code),
-                        format!("area {} is not known", obs.area_code),
-                    ));
-                }
-                Ok(vec![
-                    Param::from(obs.indicator),
-                    Param::from(obs.area_code),
-                    Param::from(obs.school_code),
-                    Param::from(obs.period),
-                    Param::from(obs.breakdown),
-                    Param::from(obs.value),
-                ])
             }
         }
+        Flow::Continue
+    });
+    if !loader_gone && !batch.is_empty() {
+        // A loader that stopped has its own error, which the run reports.
+        let _ = sender.blocking_send(batch);
     }
-}
-
-/// The target of a definition, re-exported for callers that order runs.
-pub fn target_order(target: Target) -> u8 {
-    match target {
-        Target::Areas => 0,
-        Target::Schools => 1,
-        Target::Observations => 2,
+    match read {
+        Ok(summary) => Ok(BatchesRead { summary, rejects }),
+        Err((error, summary)) => {
+            Err((ReaderFailure::Read(error), BatchesRead { summary, rejects }))
+        }
     }
 }

@@ -3,9 +3,10 @@
 
 use crate::load::{owned_chunks, Tx};
 use crate::queries::CONNECTOR_COLUMNS;
-use crate::{params, ConnectorRecord, Load, Param, Result, Store};
-use abe_schema::{Agency, Indicator, Reject, RunCounts, RunStatus, Threshold};
+use crate::{params, ConnectorRecord, Load, Param, Result, Store, StoreError};
+use abe_schema::{Agency, Code, Indicator, Reject, RunCounts, RunStatus, Threshold};
 use chrono::{DateTime, Utc};
+use std::time::Duration;
 
 /// A connector as the store keeps it; `config` is the source and mapping as JSON.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +35,10 @@ pub struct RunOutcome {
     pub read_ms: u64,
     /// Milliseconds spent loading and committing.
     pub load_ms: u64,
-    /// Why the run failed.
+    /// Why the run failed: its code in the closed list.
+    pub error_code: Option<Code>,
+    /// Why the run failed, in full (for the log, admins and the CLI; the public sees
+    /// the code's message).
     pub error: Option<String>,
     /// For incremental connectors: where the next run resumes.
     pub cursor: Option<String>,
@@ -179,17 +183,120 @@ impl Store {
         .await
     }
 
-    /// Opens a run in the journal and returns its id.
-    pub async fn start_run(
+    /// Opens a run in the journal, holding its connector's lease for `lease` from `now`
+    /// on behalf of `owner` (a process). A run whose lease expired is abandoned first. A
+    /// connector whose lease another run holds answers [`OpenRun::Busy`]; a scheduled
+    /// tick another replica already took answers [`OpenRun::TickTaken`].
+    pub async fn open_run(&self, request: &RunRequest<'_>, now: DateTime<Utc>) -> Result<OpenRun> {
+        self.abandon_expired_runs(Some(request.connector), now)
+            .await?;
+        // A read first: on SQLite a live run holds the write lock, and the insert would
+        // wait for it only to be refused.
+        if let Some(busy) = self.running_run(request.connector).await? {
+            return Ok(busy);
+        }
+        let inserted = self
+            .scalar_i64(
+                "INSERT INTO runs (connector, trigger, status, started_at, lease_owner, \
+                 heartbeat_at, lease_expires_at, scheduled_for) \
+                 VALUES ($1, $2, $3, $4, $5, $4, $6, $7) RETURNING id",
+                params![
+                    request.connector,
+                    request.trigger,
+                    RunStatus::Running.as_str(),
+                    now,
+                    request.owner,
+                    after(now, request.lease),
+                    request.scheduled_for
+                ],
+                "opening a run",
+            )
+            .await;
+        match inserted {
+            Ok(id) => Ok(OpenRun::Opened(id)),
+            Err(StoreError::Database { source, .. }) if matches!(&source, sqlx::Error::Database(e) if e.is_unique_violation()) => {
+                Ok(match self.running_run(request.connector).await? {
+                    Some(busy) => busy,
+                    None => OpenRun::TickTaken,
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The connector's running run, as a [`OpenRun::Busy`].
+    async fn running_run(&self, connector: &str) -> Result<Option<OpenRun>> {
+        let rows: Vec<(i64, DateTime<Utc>, Option<String>)> = self
+            .fetch_all(
+                "SELECT id, started_at, lease_owner FROM runs WHERE connector = $1 AND status = $2",
+                params![connector, RunStatus::Running.as_str()],
+                "looking for a running run",
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .map(|(run_id, since, owner)| OpenRun::Busy {
+                run_id,
+                since,
+                owner: owner.unwrap_or_default(),
+            }))
+    }
+
+    /// Extends a run's lease to `lease` from `now`; `false` when the run no longer holds
+    /// it (it was abandoned by another process meanwhile, or has ended).
+    pub async fn extend_lease(
         &self,
-        connector: &str,
-        trigger: &str,
+        run_id: i64,
+        owner: &str,
         now: DateTime<Utc>,
-    ) -> Result<i64> {
-        self.scalar_i64(
-            "INSERT INTO runs (connector, trigger, status, started_at) VALUES ($1, $2, $3, $4) RETURNING id",
-            params![connector, trigger, RunStatus::Running.as_str(), now],
-            "opening a run",
+        lease: Duration,
+    ) -> Result<bool> {
+        let extended = self
+            .execute(
+                "UPDATE runs SET heartbeat_at = $1, lease_expires_at = $2 \
+                 WHERE id = $3 AND status = $4 AND lease_owner = $5",
+                params![
+                    now,
+                    after(now, lease),
+                    run_id,
+                    RunStatus::Running.as_str(),
+                    owner
+                ],
+                "extending a run's lease",
+            )
+            .await?;
+        Ok(extended == 1)
+    }
+
+    /// Marks runs whose lease expired before `now` as abandoned (of one connector, or
+    /// of all); returns them as (run id, connector).
+    pub async fn abandon_expired_runs(
+        &self,
+        connector: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(i64, String)>> {
+        let mut params = params![
+            RunStatus::Abandoned.as_str(),
+            Code::Abandoned.as_str(),
+            Code::Abandoned.public_message(),
+            now,
+            RunStatus::Running.as_str()
+        ];
+        let only = match connector {
+            Some(name) => {
+                params.push(Param::from(name));
+                " AND connector = $6"
+            }
+            None => "",
+        };
+        self.fetch_all(
+            &format!(
+                "UPDATE runs SET status = $1, error_code = $2, error = $3, finished_at = $4 \
+                 WHERE status = $5 AND lease_expires_at < $4{only} RETURNING id, connector"
+            ),
+            params,
+            "abandoning runs whose lease expired",
         )
         .await
     }
@@ -219,44 +326,86 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Marks runs left `running` by a process that died as failed; returns how many.
-    pub async fn fail_interrupted_runs(&self, now: DateTime<Utc>) -> Result<u64> {
-        self.execute(
-            "UPDATE runs SET status = $1, finished_at = $2, error = $3 WHERE status = $4",
-            params![
-                RunStatus::Failed.as_str(),
-                now,
-                "interrupted: the hub stopped during the run; the previous data stands",
-                RunStatus::Running.as_str()
-            ],
-            "closing interrupted runs",
-        )
-        .await
-    }
-
-    /// Records a failed run (its load, if any, was rolled back).
-    pub async fn finish_failed_run(
+    /// Records a run that ended without loading (`failed` or `cancelled`; its load, if
+    /// any, was rolled back) and gives up its lease. A run abandoned meanwhile by
+    /// another process stays abandoned.
+    pub async fn finish_unloaded_run(
         &self,
-        run_id: i64,
+        run: &RunLease<'_>,
+        status: RunStatus,
         outcome: &RunOutcome,
         now: DateTime<Utc>,
     ) -> Result<()> {
         let mut tx = self.begin("recording a failed run").await?;
-        write_outcome(&mut tx, run_id, RunStatus::Failed, outcome, now).await?;
+        write_outcome(&mut tx, run, status, outcome, now).await?;
         tx.commit("recording a failed run").await
     }
 }
 
+/// `now` plus `lease`; a lease too long for the calendar is as long as it can be.
+fn after(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
+    chrono::TimeDelta::from_std(lease)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// What a process asks for when it opens a run.
+#[derive(Debug, Clone)]
+pub struct RunRequest<'a> {
+    /// Connector name.
+    pub connector: &'a str,
+    /// What started it: `schedule`, `startup`, `manual`.
+    pub trigger: &'a str,
+    /// The process asking (host, process id and a random part).
+    pub owner: &'a str,
+    /// How long the lease lasts unless extended.
+    pub lease: Duration,
+    /// For a scheduled run: the tick it is for.
+    pub scheduled_for: Option<DateTime<Utc>>,
+}
+
+/// What opening a run gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenRun {
+    /// The run is open and holds the lease.
+    Opened(i64),
+    /// Another run of the connector holds the lease.
+    Busy {
+        /// That run.
+        run_id: i64,
+        /// When it started.
+        since: DateTime<Utc>,
+        /// The process running it.
+        owner: String,
+    },
+    /// Another replica already took this scheduled tick.
+    TickTaken,
+}
+
+/// A run and the process holding its lease, as the journal's writes name it.
+#[derive(Debug, Clone, Copy)]
+pub struct RunLease<'a> {
+    /// Run id.
+    pub run_id: i64,
+    /// The process holding the lease.
+    pub owner: &'a str,
+}
+
 impl Load {
     /// Records the run as succeeded and commits it with its data, so the journal and
-    /// the rows can never disagree.
+    /// the rows can never disagree. A run that lost its lease (abandoned by another
+    /// process while this one stalled) commits nothing: [`StoreError::LeaseLost`].
     pub async fn commit_run(
         mut self,
-        run_id: i64,
+        run: &RunLease<'_>,
         outcome: &RunOutcome,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        write_outcome(self.tx(), run_id, RunStatus::Succeeded, outcome, now).await?;
+        let run_id = run.run_id;
+        if write_outcome(self.tx(), run, RunStatus::Succeeded, outcome, now).await? == 0 {
+            return Err(StoreError::LeaseLost);
+        }
         let sources = outcome
             .sources
             .iter()
@@ -274,36 +423,47 @@ impl Load {
     }
 }
 
+/// Writes the run's outcome and ends its lease; returns 0 when the run no longer held
+/// the lease (then nothing is written).
 async fn write_outcome(
     tx: &mut Tx,
-    run_id: i64,
+    run: &RunLease<'_>,
     status: RunStatus,
     o: &RunOutcome,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<u64> {
     let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    tx.execute(
-        "UPDATE runs SET status = $1, finished_at = $2, rows_read = $3, rows_inserted = $4, \
+    let run_id = run.run_id;
+    let written = tx
+        .execute(
+            "UPDATE runs SET status = $1, finished_at = $2, rows_read = $3, rows_inserted = $4, \
          rows_updated = $5, rows_unchanged = $6, rows_deleted = $7, rows_rejected = $8, \
-         read_ms = $9, load_ms = $10, error = $11, cursor = $12 WHERE id = $13",
-        params![
-            status.as_str(),
-            now,
-            as_i64(o.counts.read),
-            as_i64(o.counts.inserted),
-            as_i64(o.counts.updated),
-            as_i64(o.counts.unchanged),
-            as_i64(o.counts.deleted),
-            as_i64(o.counts.rejected),
-            as_i64(o.read_ms),
-            as_i64(o.load_ms),
-            o.error.clone(),
-            o.cursor.clone(),
-            run_id
-        ],
-        "recording the run's outcome",
-    )
-    .await?;
+         read_ms = $9, load_ms = $10, error = $11, cursor = $12, error_code = $13, \
+         lease_expires_at = NULL WHERE id = $14 AND status = $15 AND lease_owner = $16",
+            params![
+                status.as_str(),
+                now,
+                as_i64(o.counts.read),
+                as_i64(o.counts.inserted),
+                as_i64(o.counts.updated),
+                as_i64(o.counts.unchanged),
+                as_i64(o.counts.deleted),
+                as_i64(o.counts.rejected),
+                as_i64(o.read_ms),
+                as_i64(o.load_ms),
+                o.error.clone(),
+                o.cursor.clone(),
+                o.error_code.map(Code::as_str),
+                run_id,
+                RunStatus::Running.as_str(),
+                run.owner
+            ],
+            "recording the run's outcome",
+        )
+        .await?;
+    if written == 0 {
+        return Ok(0);
+    }
     let rejects = o
         .rejects
         .iter()
@@ -327,7 +487,7 @@ async fn write_outcome(
         "recording rejects",
     )
     .await?;
-    Ok(())
+    Ok(written)
 }
 
 /// Inserts `rows` into `table_columns` (`table (column, ...)`), 200 rows a statement.

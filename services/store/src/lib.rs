@@ -8,11 +8,14 @@ mod load;
 mod params;
 mod queries;
 
-pub use catalog::{ConnectorSpec, RunOutcome, RunSource, MAX_STORED_REJECTS};
-pub use load::{Load, LoadCounts, StagedRow};
+pub use catalog::{
+    ConnectorSpec, OpenRun, RunLease, RunOutcome, RunRequest, RunSource, MAX_STORED_REJECTS,
+};
+pub use load::{Load, LoadCounts, Staged};
 pub use params::Param;
 pub use queries::*;
 
+use abe_schema::{Code, ErrorCode};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -20,6 +23,9 @@ use sqlx::sqlite::{
 use sqlx::ConnectOptions;
 use std::str::FromStr;
 use std::time::Duration;
+
+/// Longest wait for a PostgreSQL connection before a call fails as unavailable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A load's merge of a national file takes seconds by design; warn only past this.
 const SLOW_STATEMENT: Duration = Duration::from_secs(60);
@@ -46,6 +52,37 @@ pub enum StoreError {
     /// A migration failed.
     #[error("migrating the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The run no longer holds its lease: another process abandoned it while this one
+    /// stalled, and nothing of it was committed.
+    #[error(
+        "the run lost its lease (another process took it as abandoned); nothing was committed"
+    )]
+    LeaseLost,
+}
+
+impl ErrorCode for StoreError {
+    fn error_code(&self) -> Code {
+        match self {
+            StoreError::Database { source, .. } if is_unavailable(source) => Code::Unavailable,
+            StoreError::LeaseLost => Code::Abandoned,
+            StoreError::UnsupportedUrl(_) => Code::ConfigInvalid,
+            StoreError::Database { .. } | StoreError::DuplicateKey | StoreError::Migrate(_) => {
+                Code::Internal
+            }
+        }
+    }
+}
+
+/// Whether a driver error means the database cannot be reached (rather than a query
+/// that failed).
+fn is_unavailable(error: &sqlx::Error) -> bool {
+    matches!(
+        error,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+    )
 }
 
 /// Result of store calls.
@@ -128,7 +165,9 @@ impl Store {
                 .log_slow_statements(log::LevelFilter::Warn, SLOW_STATEMENT);
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(30))
+                // During an outage a request fails after this, with UNAVAILABLE, rather
+                // than hanging until the request's own time limit.
+                .acquire_timeout(ACQUIRE_TIMEOUT)
                 .connect_with(options)
                 .await
                 .context(context("connecting to"))?;
@@ -161,11 +200,11 @@ impl Store {
         }
     }
 
-    /// Answers when the database does.
+    /// Answers when the database does. (`SELECT 1` is a 64-bit integer on SQLite and a
+    /// 32-bit one on PostgreSQL, so nothing is decoded.)
     pub async fn ping(&self) -> Result<()> {
-        self.scalar_i64("SELECT 1", vec![], "pinging the database")
-            .await
-            .map(|_| ())
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+            .context("pinging the database")
     }
 
     /// Tables and their columns, sorted, for checking that both backends agree.
@@ -190,4 +229,4 @@ impl Store {
     }
 }
 
-pub use abe_schema::redact_url;
+pub use abe_schema::redact::url as redact_url;

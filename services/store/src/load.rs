@@ -1,11 +1,13 @@
 //! Loading a run's rows: one transaction per run. Rows are staged into a temporary
 //! table (PostgreSQL COPY, SQLite prepared multi-row inserts), then merged into the
 //! target with set-based statements whose row counts are the run's inserted, updated
-//! and deleted figures. Nothing is visible to readers until the run commits.
+//! and deleted figures. Nothing is visible to readers until the run commits. Every
+//! statement is derived from the target's [`TargetDesc`]; rows are read through
+//! [`TargetRow::value`], never by position.
 
 use crate::params::bind_all;
 use crate::{Backend, Context, Param, Pool, Result, Store, StoreError};
-use abe_schema::Target;
+use abe_schema::{Ownership, Target, TargetDesc, TargetRow, Value};
 use sqlx::{Postgres, Sqlite, Transaction};
 
 /// Counts of a merge.
@@ -23,88 +25,59 @@ pub struct LoadCounts {
     pub deleted: u64,
 }
 
-/// One row to stage: the target's key and value columns, in [`TargetTable`] order,
-/// then the source position: the source's number in the run (see
-/// [`RunOutcome::sources`](crate::RunOutcome::sources)) and the row.
+/// A row to load and where it came from: the source's number in the run (see
+/// [`RunOutcome::sources`](crate::RunOutcome::sources)) and its row there.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StagedRow(pub Vec<Param>);
-
-/// The columns of a target table, from which all staging and merge SQL is generated.
-struct TargetTable {
-    table: &'static str,
-    /// Natural key, without `connector` (which scopes observations).
-    key: &'static [&'static str],
-    /// Columns compared to decide "updated" versus "unchanged".
-    values: &'static [&'static str],
-    /// Whether rows belong to the connector that loaded them (observations) or are
-    /// shared reference data that any connector may update (areas, schools).
-    scoped: bool,
-    /// Column types for the staging table, key then values.
-    types: &'static [&'static str],
-    /// The unique index's column order: inserting in it fills the index sequentially.
-    index_order: &'static [&'static str],
+pub struct Staged<R> {
+    /// The row.
+    pub row: R,
+    /// Number of the file (or sheet) in the run's sources.
+    pub source: i64,
+    /// Row in that source.
+    pub source_row: Option<i64>,
 }
 
-const OBSERVATIONS: TargetTable = TargetTable {
-    table: "observations",
-    key: &[
-        "indicator",
-        "area_code",
-        "school_code",
-        "period",
-        "breakdown",
-    ],
-    values: &["value"],
-    scoped: true,
-    types: &["TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "DOUBLE PRECISION"],
-    index_order: &[
-        "indicator",
-        "area_code",
-        "period",
-        "breakdown",
-        "school_code",
-    ],
-};
-
-const AREAS: TargetTable = TargetTable {
-    table: "areas",
-    key: &["code"],
-    values: &["level", "parent_code", "name_th", "name_en"],
-    scoped: false,
-    types: &["TEXT", "TEXT", "TEXT", "TEXT", "TEXT"],
-    index_order: &["code"],
-};
-
-const SCHOOLS: TargetTable = TargetTable {
-    table: "schools",
-    key: &["code"],
-    values: &["name_th", "name_en", "area_code", "affiliation", "levels"],
-    scoped: false,
-    types: &["TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT"],
-    index_order: &["code"],
-};
-
-impl TargetTable {
-    /// The columns a [`StagedRow`] fills, in its order: key, values, source position.
-    fn row_columns(&self) -> Vec<&'static str> {
-        self.key
-            .iter()
-            .chain(self.values)
-            .chain(POSITION_COLUMNS.iter())
-            .copied()
-            .collect()
-    }
-}
-
-fn table_of(target: Target) -> &'static TargetTable {
-    match target {
-        Target::Observations => &OBSERVATIONS,
-        Target::Areas => &AREAS,
-        Target::Schools => &SCHOOLS,
-    }
-}
-
+/// The provenance columns every loaded row carries after the target's own.
 const POSITION_COLUMNS: [&str; 2] = ["source", "source_row"];
+
+/// The target's columns, then the provenance columns: what a staged row fills.
+fn row_columns(desc: &TargetDesc) -> Vec<&'static str> {
+    desc.columns
+        .iter()
+        .map(|c| c.name)
+        .chain(POSITION_COLUMNS)
+        .collect()
+}
+
+fn key_names(desc: &TargetDesc) -> Vec<&'static str> {
+    desc.key_columns().map(|c| c.name).collect()
+}
+
+fn value_names(desc: &TargetDesc) -> Vec<&'static str> {
+    desc.value_columns().map(|c| c.name).collect()
+}
+
+/// Binds a staged row's values, then its provenance, in [`row_columns`] order. The
+/// texts are lent to the driver, not copied.
+macro_rules! bind_row {
+    ($query:expr, $staged:expr) => {{
+        let mut query = $query;
+        let staged = $staged;
+        for i in 0..staged.row_width() {
+            query = match staged.row.value(i) {
+                Value::Text(text) => query.bind(text),
+                Value::Real(number) => query.bind(number),
+            };
+        }
+        query.bind(staged.source).bind(staged.source_row)
+    }};
+}
+
+impl<R: TargetRow> Staged<R> {
+    fn row_width(&self) -> usize {
+        R::DESC.columns.len()
+    }
+}
 
 /// A transaction on either backend.
 pub(crate) enum Tx {
@@ -186,7 +159,7 @@ impl Store {
 
     /// Starts loading `target` rows for `connector`'s run `run_id`.
     ///
-    /// The first load of a connector's observations writes straight into the table (one
+    /// The first load of a connector's own rows writes straight into the table (one
     /// COPY on PostgreSQL, plain inserts on SQLite: the fastest path there is); a source
     /// that repeats a key then fails with [`StoreError::DuplicateKey`], and the caller
     /// reloads with [`Store::begin_staged_load`].
@@ -212,9 +185,9 @@ impl Store {
         allow_direct: bool,
     ) -> Result<Load> {
         let mut tx = self.begin("starting a load transaction").await?;
-        let table = table_of(target);
+        let desc = target.desc();
         // A connector that never succeeded owns no rows: nothing to update or compare.
-        let first_load = table.scoped
+        let first_load = desc.ownership == Ownership::Connector
             && tx
                 .scalar_i64(
                     "SELECT count(*) FROM (SELECT 1 FROM runs WHERE connector = $1 \
@@ -230,16 +203,13 @@ impl Store {
         let direct = allow_direct && first_load;
         // (Staged codes keep the database's collation: COLLATE "C" here, as on the
         // target, measured slower for a 1M-row re-run, 9.1-9.8 s against 7.1-8.8 s.)
-        let mut columns: Vec<String> = table
-            .key
+        let mut columns: Vec<String> = desc
+            .columns
             .iter()
-            .chain(table.values)
-            .zip(table.types)
-            .map(|(c, t)| format!("{c} {t}"))
+            .map(|c| format!("{} {}", c.name, c.ty.sql()))
             .collect();
-        columns.extend(["source BIGINT", "source_row BIGINT"].map(String::from));
-        columns.push("seq BIGINT".into());
-        let key_list = table.key.join(", ");
+        columns.extend(["source BIGINT", "source_row BIGINT", "seq BIGINT"].map(String::from));
+        let key_list = key_names(desc).join(", ");
         match tx.backend() {
             Backend::Sqlite if direct => {}
             Backend::Sqlite => {
@@ -274,7 +244,7 @@ impl Store {
         }
         Ok(Load {
             tx,
-            table,
+            desc,
             connector: connector.to_string(),
             run_id,
             staged_rows: 0,
@@ -287,7 +257,7 @@ impl Store {
 /// A load in progress: its transaction and staging table.
 pub struct Load {
     tx: Tx,
-    table: &'static TargetTable,
+    desc: &'static TargetDesc,
     connector: String,
     run_id: i64,
     staged_rows: i64,
@@ -311,38 +281,39 @@ impl Load {
     /// target, so the server inserts one batch while the next is being mapped; a key the
     /// source repeats then fails the whole load with [`StoreError::DuplicateKey`] when
     /// the stream ends (PostgreSQL reports a COPY's error at its end).
-    pub async fn stage_all(
+    pub async fn stage_all<R: TargetRow>(
         &mut self,
-        batches: impl futures::Stream<Item = Vec<StagedRow>>,
+        batches: impl futures::Stream<Item = Vec<Staged<R>>>,
     ) -> Result<()> {
         use futures::StreamExt;
+        self.check_target::<R>();
         if let (Tx::Postgres(tx), true) = (&mut self.tx, self.direct) {
             let rows =
-                copy_into_target(tx, self.table, self.run_id, &self.connector, batches).await?;
+                copy_into_target(tx, self.desc, self.run_id, &self.connector, batches).await?;
             self.staged_rows += rows;
             return Ok(());
         }
         futures::pin_mut!(batches);
         while let Some(batch) = batches.next().await {
-            self.stage_owned(batch).await?;
+            self.stage(&batch).await?;
         }
         Ok(())
     }
 
-    /// Adds rows to the staging table (or, for a first load on SQLite, to the target).
-    /// A key staged twice keeps the later row.
-    pub async fn stage(&mut self, rows: &[StagedRow]) -> Result<()> {
-        self.stage_owned(rows.to_vec()).await
+    fn check_target<R: TargetRow>(&self) {
+        debug_assert_eq!(R::DESC.table, self.desc.table, "rows of another target");
     }
 
-    async fn stage_owned(&mut self, rows: Vec<StagedRow>) -> Result<()> {
-        let width = self.table.key.len() + self.table.values.len() + POSITION_COLUMNS.len() + 1;
+    /// Adds rows to the staging table (or, for a first load, to the target). A key
+    /// staged twice keeps the later row.
+    pub async fn stage<R: TargetRow>(&mut self, rows: &[Staged<R>]) -> Result<()> {
+        self.check_target::<R>();
+        let desc = self.desc;
+        let columns = row_columns(desc);
         match &mut self.tx {
-            Tx::Sqlite(_) if self.direct => {
-                let t = self.table;
-                let columns = t.row_columns();
+            Tx::Sqlite(tx) if self.direct => {
                 let row_marks = format!("({})", vec!["?"; columns.len()].join(", "));
-                for chunk in owned_chunks(rows, SQLITE_ROWS_PER_INSERT) {
+                for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
                     // A plain INSERT: with nothing of the connector there, the only
                     // conflict is a key the source repeats, which fails the statement
                     // (DuplicateKey) and the run reloads through staging, as on
@@ -351,64 +322,51 @@ impl Load {
                     let sql = format!(
                         "INSERT INTO {table} ({columns}, run_id, connector) \
                          SELECT *, ?, ? FROM (VALUES {rows})",
-                        table = t.table,
+                        table = desc.table,
                         columns = columns.join(", "),
                         rows = vec![row_marks.as_str(); chunk.len()].join(", "),
                     );
-                    let mut params = Vec::with_capacity(2 + chunk.len() * columns.len());
-                    params.push(Param::Int(Some(self.run_id)));
-                    params.push(Param::Text(Some(self.connector.clone())));
-                    self.staged_rows += chunk.len() as i64;
-                    for row in chunk {
-                        params.extend(row.0);
+                    let mut query = sqlx::query(&sql).bind(self.run_id).bind(&self.connector);
+                    for staged in chunk {
+                        query = bind_row!(query, staged);
                     }
-                    self.tx
-                        .execute_owned(&sql, params, "loading rows")
+                    query
+                        .execute(&mut **tx)
                         .await
-                        .map_err(|e| match e {
-                            StoreError::Database { source, .. } if is_duplicate(&source) => {
-                                StoreError::DuplicateKey
-                            }
-                            other => other,
-                        })?;
+                        .map_err(duplicate_or("loading rows"))?;
+                    self.staged_rows += chunk.len() as i64;
                 }
             }
-            Tx::Sqlite(_) => {
-                for chunk in owned_chunks(rows, SQLITE_ROWS_PER_INSERT) {
-                    let mut sql = String::from("INSERT INTO stage VALUES ");
-                    let mut params = Vec::with_capacity(chunk.len() * width);
-                    for (i, row) in chunk.into_iter().enumerate() {
-                        sql.push_str(if i == 0 { "(" } else { ", (" });
-                        // Anonymous `?`: SQLite looks numbered parameters up by a
-                        // linear scan, which makes a 3,600-parameter statement quadratic.
-                        for j in 0..width {
-                            sql.push_str(if j == 0 { "?" } else { ", ?" });
-                        }
-                        sql.push(')');
-                        params.extend(row.0);
-                        self.staged_rows += 1;
-                        params.push(Param::Int(Some(self.staged_rows)));
-                    }
-                    let updates: Vec<String> = self
-                        .table
-                        .values
-                        .iter()
-                        .chain(POSITION_COLUMNS.iter())
-                        .chain(std::iter::once(&"seq"))
-                        .map(|c| format!("{c} = excluded.{c}"))
-                        .collect();
-                    sql.push_str(&format!(
-                        " ON CONFLICT ({}) DO UPDATE SET {}",
-                        self.table.key.join(", "),
+            Tx::Sqlite(tx) => {
+                let updates: Vec<String> = value_names(desc)
+                    .into_iter()
+                    .chain(POSITION_COLUMNS)
+                    .chain(["seq"])
+                    .map(|c| format!("{c} = excluded.{c}"))
+                    .collect();
+                // Anonymous `?`: SQLite looks numbered parameters up by a linear scan,
+                // which makes a 3,600-parameter statement quadratic.
+                let row_marks = format!("({})", vec!["?"; columns.len() + 1].join(", "));
+                for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
+                    let sql = format!(
+                        "INSERT INTO stage VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
+                        vec![row_marks.as_str(); chunk.len()].join(", "),
+                        key_names(desc).join(", "),
                         updates.join(", ")
-                    ));
-                    self.tx.execute_owned(&sql, params, "staging rows").await?;
+                    );
+                    let mut query = sqlx::query(&sql);
+                    for staged in chunk {
+                        self.staged_rows += 1;
+                        query = bind_row!(query, staged).bind(self.staged_rows);
+                    }
+                    query.execute(&mut **tx).await.context("staging rows")?;
                 }
             }
             Tx::Postgres(tx) if self.direct => {
+                // One batch through its own COPY: `stage_all` streams them through one.
                 let batch = futures::stream::iter([rows]);
                 self.staged_rows +=
-                    copy_into_target(tx, self.table, self.run_id, &self.connector, batch).await?;
+                    copy_into_target(tx, desc, self.run_id, &self.connector, batch).await?;
             }
             Tx::Postgres(tx) => {
                 let mut copy = tx
@@ -416,12 +374,10 @@ impl Load {
                     .await
                     .context("starting COPY into the staging table")?;
                 let mut buffer = String::with_capacity(rows.len() * 64);
-                for row in &rows {
-                    for param in &row.0 {
-                        write_copy_value(&mut buffer, param);
-                        buffer.push('\t');
-                    }
+                for staged in rows {
+                    write_copy_row(&mut buffer, staged);
                     self.staged_rows += 1;
+                    buffer.push('\t');
                     buffer.push_str(&self.staged_rows.to_string());
                     buffer.push('\n');
                 }
@@ -448,12 +404,15 @@ impl Load {
                 ..LoadCounts::default()
             });
         }
-        let t = self.table;
+        let desc = self.desc;
+        let keys = key_names(desc);
+        let values = value_names(desc);
+        let scoped = desc.ownership == Ownership::Connector;
         let backend = self.tx.backend();
         let source = match backend {
             // PostgreSQL's COPY cannot resolve duplicate keys, so keep the last one here.
             Backend::Postgres => {
-                let keys = t.key.join(", ");
+                let keys = keys.join(", ");
                 let sql = format!(
                     "CREATE TEMP TABLE stage_last ON COMMIT DROP AS \
                      SELECT DISTINCT ON ({keys}) * FROM stage ORDER BY {keys}, seq DESC"
@@ -479,8 +438,9 @@ impl Load {
             Param::Int(Some(self.run_id)),
             Param::Text(Some(self.connector.clone())),
         ];
-        let mut key_match: Vec<String> = t.key.iter().map(|k| format!("t.{k} = s.{k}")).collect();
-        if t.scoped {
+        let same_key: Vec<String> = keys.iter().map(|k| format!("t.{k} = s.{k}")).collect();
+        let mut key_match = same_key.clone();
+        if scoped {
             key_match.push("t.connector = $2".into());
         }
         let key_match = key_match.join(" AND ");
@@ -488,19 +448,19 @@ impl Load {
             Backend::Sqlite => format!("t.{v} IS NOT s.{v}"),
             Backend::Postgres => format!("t.{v} IS DISTINCT FROM s.{v}"),
         };
-        let changed: Vec<String> = t.values.iter().map(|v| distinct(v)).collect();
+        let changed: Vec<String> = values.iter().map(|v| distinct(v)).collect();
 
         // Updated: same key, some value differs. Provenance follows the change.
-        let mut sets: Vec<String> = t.values.iter().map(|v| format!("{v} = s.{v}")).collect();
+        let mut sets: Vec<String> = values.iter().map(|v| format!("{v} = s.{v}")).collect();
         sets.push("run_id = $1".into());
-        if t.scoped {
+        if scoped {
             sets.extend(POSITION_COLUMNS.iter().map(|c| format!("{c} = s.{c}")));
         } else {
             sets.push("connector = $2".into());
         }
         let update = format!(
             "UPDATE {table} AS t SET {sets} FROM {source} AS s WHERE {key_match} AND ({changed})",
-            table = t.table,
+            table = desc.table,
             sets = sets.join(", "),
             changed = changed.join(" OR "),
         );
@@ -513,18 +473,26 @@ impl Load {
                 .await?
         };
 
-        let mut columns: Vec<&str> = t.key.iter().chain(t.values).copied().collect();
+        let mut columns: Vec<&str> = keys.iter().chain(&values).copied().collect();
         let mut selected: Vec<String> = columns.iter().map(|c| format!("s.{c}")).collect();
         columns.extend(["run_id", "connector"]);
         selected.extend(["$1".to_string(), "$2".to_string()]);
-        if t.scoped {
+        if scoped {
             columns.extend(POSITION_COLUMNS);
             selected.extend(POSITION_COLUMNS.iter().map(|c| format!("s.{c}")));
         }
+        // Key order fills the unique index sequentially instead of at random; the
+        // connector, the same for every staged row, is left out.
+        let key_order: Vec<String> = desc
+            .index_order
+            .iter()
+            .filter(|c| keys.contains(c))
+            .map(|c| format!("s.{c}"))
+            .collect();
         let insert = format!(
             "INSERT INTO {table} ({columns}) SELECT {selected} FROM {source} AS s \
              {only_new} ORDER BY {key_order}",
-            table = t.table,
+            table = desc.table,
             columns = columns.join(", "),
             selected = selected.join(", "),
             only_new = if first_load {
@@ -532,33 +500,22 @@ impl Load {
             } else {
                 format!(
                     "WHERE NOT EXISTS (SELECT 1 FROM {} AS t WHERE {key_match})",
-                    t.table
+                    desc.table
                 )
             },
-            // Key order fills the unique index sequentially instead of at random.
-            key_order = t
-                .index_order
-                .iter()
-                .map(|k| format!("s.{k}"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            key_order = key_order.join(", "),
         );
         let inserted = self
             .tx
             .execute(&insert, &params, "inserting new rows")
             .await?;
 
-        let deleted = if full_refresh && t.scoped && !first_load {
+        let deleted = if full_refresh && scoped && !first_load {
             let delete = format!(
                 "DELETE FROM {table} AS t WHERE t.connector = $1 AND NOT EXISTS \
                  (SELECT 1 FROM {source} AS s WHERE {key})",
-                table = t.table,
-                key = t
-                    .key
-                    .iter()
-                    .map(|k| format!("t.{k} = s.{k}"))
-                    .collect::<Vec<_>>()
-                    .join(" AND "),
+                table = desc.table,
+                key = same_key.join(" AND "),
             );
             self.tx
                 .execute(
@@ -592,25 +549,23 @@ impl Load {
 
 /// Streams batches through one COPY into the target table (PostgreSQL first loads);
 /// returns the rows sent.
-async fn copy_into_target(
+async fn copy_into_target<R: TargetRow, B: std::borrow::Borrow<[Staged<R>]>>(
     tx: &mut Transaction<'static, Postgres>,
-    t: &TargetTable,
+    desc: &TargetDesc,
     run_id: i64,
     connector: &str,
-    batches: impl futures::Stream<Item = Vec<StagedRow>>,
+    batches: impl futures::Stream<Item = B>,
 ) -> Result<i64> {
     use futures::StreamExt;
     futures::pin_mut!(batches);
     let statement = format!(
         "COPY {} ({}, run_id, connector) FROM STDIN",
-        t.table,
-        t.row_columns().join(", ")
+        desc.table,
+        row_columns(desc).join(", ")
     );
     // The run and connector end every line.
-    let mut constant = String::from("\t");
-    write_copy_value(&mut constant, &Param::Int(Some(run_id)));
-    constant.push('\t');
-    write_copy_value(&mut constant, &Param::Text(Some(connector.to_string())));
+    let mut constant = format!("\t{run_id}\t");
+    write_copy_text(&mut constant, connector);
     constant.push('\n');
     let mut copy = tx
         .copy_in_raw(&statement)
@@ -619,14 +574,10 @@ async fn copy_into_target(
     let mut buffer = String::new();
     let mut sent = 0;
     while let Some(batch) = batches.next().await {
+        let batch = batch.borrow();
         buffer.clear();
-        for row in &batch {
-            for (i, param) in row.0.iter().enumerate() {
-                if i > 0 {
-                    buffer.push('\t');
-                }
-                write_copy_value(&mut buffer, param);
-            }
+        for staged in batch {
+            write_copy_row(&mut buffer, staged);
             buffer.push_str(&constant);
         }
         sent += batch.len() as i64;
@@ -669,24 +620,40 @@ fn is_duplicate(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
+/// Writes a staged row's values and provenance in PostgreSQL's COPY text format,
+/// tab-separated, without a line end.
+fn write_copy_row<R: TargetRow>(out: &mut String, staged: &Staged<R>) {
+    for i in 0..R::DESC.columns.len() {
+        write_copy_value(out, staged.row.value(i));
+        out.push('\t');
+    }
+    out.push_str(&staged.source.to_string());
+    out.push('\t');
+    match staged.source_row {
+        Some(row) => out.push_str(&row.to_string()),
+        None => out.push_str("\\N"),
+    }
+}
+
 /// Writes one value in PostgreSQL's COPY text format.
-fn write_copy_value(out: &mut String, param: &Param) {
-    match param {
-        Param::Text(Some(text)) => {
-            for c in text.chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '\t' => out.push_str("\\t"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    other => out.push(other),
-                }
-            }
+fn write_copy_value(out: &mut String, value: Value<'_>) {
+    match value {
+        Value::Text(Some(text)) => write_copy_text(out, text),
+        // `{:?}` writes the shortest text that reads back as the same number.
+        Value::Real(Some(number)) => out.push_str(&format!("{number:?}")),
+        Value::Text(None) | Value::Real(None) => out.push_str("\\N"),
+    }
+}
+
+fn write_copy_text(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            other => out.push(other),
         }
-        Param::Int(Some(v)) => out.push_str(&v.to_string()),
-        Param::Float(Some(v)) => out.push_str(&format!("{v:?}")),
-        Param::Time(t) => out.push_str(&t.to_rfc3339()),
-        Param::Text(None) | Param::Int(None) | Param::Float(None) => out.push_str("\\N"),
     }
 }
 
@@ -697,15 +664,15 @@ mod tests {
     #[test]
     fn copy_text_escapes_control_characters_and_nulls() {
         let mut out = String::new();
-        for p in [
-            Param::Text(Some("a\tb\\c\nd".into())),
-            Param::Text(None),
-            Param::Float(Some(1.5)),
-            Param::Int(Some(7)),
+        for value in [
+            Value::Text(Some("a\tb\\c\nd")),
+            Value::Text(None),
+            Value::Real(Some(1.5)),
+            Value::Real(None),
         ] {
-            write_copy_value(&mut out, &p);
+            write_copy_value(&mut out, value);
             out.push('|');
         }
-        assert_eq!(out, "a\\tb\\\\c\\nd|\\N|1.5|7|");
+        assert_eq!(out, "a\\tb\\\\c\\nd|\\N|1.5|\\N|");
     }
 }

@@ -16,8 +16,8 @@ pub enum Param {
     Int(Option<i64>),
     /// Float or NULL.
     Float(Option<f64>),
-    /// A point in time.
-    Time(DateTime<Utc>),
+    /// A point in time, or NULL.
+    Time(Option<DateTime<Utc>>),
 }
 
 impl From<&str> for Param {
@@ -67,6 +67,11 @@ impl From<Option<f64>> for Param {
 }
 impl From<DateTime<Utc>> for Param {
     fn from(v: DateTime<Utc>) -> Self {
+        Param::Time(Some(v))
+    }
+}
+impl From<Option<DateTime<Utc>>> for Param {
+    fn from(v: Option<DateTime<Utc>>) -> Self {
         Param::Time(v)
     }
 }

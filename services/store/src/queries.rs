@@ -183,6 +183,11 @@ const OBSERVATION_KEY: [&str; 6] = [
     "o.connector",
 ];
 
+/// The columns of [`RunRecord`].
+const RUN_COLUMNS: &str = "id, connector, trigger, status, started_at, finished_at, rows_read, \
+     rows_inserted, rows_updated, rows_unchanged, rows_deleted, rows_rejected, read_ms, load_ms, \
+     error_code, error";
+
 /// The columns of [`ConnectorRecord`].
 pub(crate) const CONNECTOR_COLUMNS: &str =
     "name, agency, kind, target, schedule, config, provisioned, updated_at";
@@ -239,7 +244,9 @@ pub struct RunRecord {
     pub read_ms: i64,
     /// Milliseconds loading.
     pub load_ms: i64,
-    /// Error of a failed run.
+    /// Code of a run that did not succeed, in the closed list.
+    pub error_code: Option<String>,
+    /// Why a run did not succeed, in full.
     pub error: Option<String>,
 }
 
@@ -639,8 +646,7 @@ impl Store {
                 );
             }
         }
-        let columns = "id, connector, trigger, status, started_at, finished_at, rows_read, rows_inserted, \
-                       rows_updated, rows_unchanged, rows_deleted, rows_rejected, read_ms, load_ms, error";
+        let columns = RUN_COLUMNS;
         self.page(
             columns,
             "runs",
@@ -659,9 +665,8 @@ impl Store {
         let mut w = Where::default();
         w.push_in("connector", connectors);
         let sql = format!(
-            "SELECT id, connector, trigger, status, started_at, finished_at, rows_read, rows_inserted, \
-             rows_updated, rows_unchanged, rows_deleted, rows_rejected, read_ms, load_ms, error \
-             FROM runs WHERE id IN (SELECT max(id) FROM runs WHERE {} GROUP BY connector)",
+            "SELECT {RUN_COLUMNS} FROM runs \
+             WHERE id IN (SELECT max(id) FROM runs WHERE {} GROUP BY connector)",
             w.sql()
         );
         self.fetch_all(&sql, w.params, "finding latest runs").await

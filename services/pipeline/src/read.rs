@@ -1,0 +1,333 @@
+//! The one read loop that runs and previews share: open the source (checking a saved
+//! connector's paths again), skip blank records, check each new header against the
+//! mapping, follow an incremental cursor, map each record into target rows and check
+//! them against the reference data. What happens to each row is the caller's: a run
+//! sends it to the loader, a preview keeps the first few.
+
+use crate::ConnectorDef;
+use abe_connectors::mapping::{HeaderError, RefData};
+use abe_connectors::{Cancel, Cell, ConfineError, Header, OpenContext, SourceError, SourceItem};
+use abe_schema::thai::AreaNames;
+use abe_schema::{Code, ErrorCode, FieldError, Reject, SourcePosition, TargetRow};
+use abe_store::{RunSource, Store, StoreError};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// Why a source could not be read to its end.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The source cannot be opened or read.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// A table's header lacks what the mapping reads.
+    #[error("{position}: {error}")]
+    Header {
+        /// The file and sheet (no row).
+        position: SourcePosition,
+        /// What is missing.
+        error: HeaderError,
+    },
+    /// An incremental connector's cursor field is not a column of the source.
+    #[error("{file}: the cursor field \"{field}\" is not in the header")]
+    CursorField {
+        /// The file.
+        file: String,
+        /// The field.
+        field: String,
+    },
+    /// A saved connector's file now lies outside the data folder (a link appeared).
+    #[error(transparent)]
+    Confined(#[from] ConfineError),
+}
+
+impl ErrorCode for ReadError {
+    fn error_code(&self) -> Code {
+        match self {
+            ReadError::Source(e) => e.error_code(),
+            ReadError::Header { .. } | ReadError::CursorField { .. } => Code::SourceInvalid,
+            ReadError::Confined(_) => Code::ConfigInvalid,
+        }
+    }
+}
+
+/// The reference tables, loaded once per run.
+pub(crate) struct ReferenceData {
+    areas: HashSet<String>,
+    indicators: HashSet<String>,
+    school_areas: HashMap<String, String>,
+    /// Names of areas, loaded only when a mapping resolves areas by name.
+    pub(crate) names: RefData,
+}
+
+impl ReferenceData {
+    /// Loads what `def`'s rows are checked against.
+    pub(crate) async fn load(store: &Store, def: &ConnectorDef) -> Result<Self, StoreError> {
+        let names = if def.mapping.needs_area_names() {
+            RefData {
+                area_names: AreaNames::new(store.area_names().await?),
+            }
+        } else {
+            RefData::default()
+        };
+        Ok(ReferenceData {
+            names,
+            areas: store.area_codes().await?.into_iter().collect(),
+            indicators: store.indicator_codes().await?.into_iter().collect(),
+            school_areas: store.school_areas().await?.into_iter().collect(),
+        })
+    }
+}
+
+/// The reference data as one read sees it: the tables, and the areas loaded earlier in
+/// the same read (so a district may follow its province).
+struct ReadReferences<'a> {
+    data: &'a ReferenceData,
+    areas_in_read: HashSet<String>,
+}
+
+impl abe_schema::References for ReadReferences<'_> {
+    fn has_area(&self, code: &str) -> bool {
+        self.data.areas.contains(code) || self.areas_in_read.contains(code)
+    }
+
+    fn add_area(&mut self, code: &str) {
+        if !self.data.areas.contains(code) {
+            self.areas_in_read.insert(code.to_string());
+        }
+    }
+
+    fn has_indicator(&self, code: &str) -> bool {
+        self.data.indicators.contains(code)
+    }
+
+    fn school_area(&self, code: &str) -> Option<&str> {
+        self.data.school_areas.get(code).map(String::as_str)
+    }
+}
+
+/// What the read loop hands its caller.
+pub(crate) enum Item<R> {
+    /// A checked row and where it came from.
+    Row {
+        /// The row.
+        row: R,
+        /// Its position (file, sheet, row).
+        position: SourcePosition,
+        /// Number of its file and sheet among the read's sources.
+        source: i64,
+    },
+    /// A refused row.
+    Reject(Reject),
+}
+
+/// Whether the read goes on after an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flow {
+    /// Read on.
+    Continue,
+    /// Stop reading (a preview has enough, a loader stopped).
+    Stop,
+}
+
+/// What a read found, also when it failed part-way.
+#[derive(Debug, Default)]
+pub(crate) struct ReadSummary {
+    /// Largest cursor-field value read (incremental connectors).
+    pub cursor: Option<String>,
+    /// Rows read, rejects included.
+    pub read: u64,
+    /// Rows refused.
+    pub rejected: u64,
+    /// The files and sheets rows came from, numbered in order of first sight.
+    pub sources: Vec<RunSource>,
+}
+
+/// Numbers the files and sheets a read meets.
+#[derive(Default)]
+struct Sources {
+    list: Vec<RunSource>,
+    numbers: HashMap<RunSource, i64>,
+}
+
+impl Sources {
+    /// The number of `position`'s file and sheet, given one on first sight.
+    fn number(&mut self, position: &SourcePosition) -> i64 {
+        // Records come in runs of one file and sheet: check the latest first.
+        if let Some(last) = self.list.last() {
+            if last.file == position.file && last.sheet == position.sheet {
+                return self.list.len() as i64 - 1;
+            }
+        }
+        let source = RunSource {
+            file: position.file.clone(),
+            sheet: position.sheet.clone(),
+        };
+        if let Some(&n) = self.numbers.get(&source) {
+            return n;
+        }
+        let n = self.list.len() as i64;
+        self.numbers.insert(source.clone(), n);
+        self.list.push(source);
+        n
+    }
+}
+
+/// Reads `def`'s source on the calling (blocking) thread and hands each row or reject
+/// to `sink` until the source ends, `sink` says stop, or `cancel` is set. With `after`,
+/// records whose cursor field is not above it are skipped. The summary comes back with
+/// the error too, so a failed run still says what it read.
+pub(crate) fn read_source<R: TargetRow>(
+    def: &ConnectorDef,
+    references: &ReferenceData,
+    after: Option<&str>,
+    cancel: &Cancel,
+    mut sink: impl FnMut(Item<R>) -> Flow,
+) -> Result<ReadSummary, (ReadError, ReadSummary)> {
+    let mut summary = ReadSummary::default();
+    let mut sources = Sources::default();
+    let result = read_into(
+        def,
+        references,
+        after,
+        cancel,
+        &mut summary,
+        &mut sources,
+        &mut sink,
+    );
+    summary.sources = sources.list;
+    match result {
+        Ok(()) => Ok(summary),
+        Err(e) => Err((e, summary)),
+    }
+}
+
+fn read_into<R: TargetRow>(
+    def: &ConnectorDef,
+    references: &ReferenceData,
+    after: Option<&str>,
+    cancel: &Cancel,
+    summary: &mut ReadSummary,
+    sources: &mut Sources,
+    sink: &mut impl FnMut(Item<R>) -> Flow,
+) -> Result<(), ReadError> {
+    if def.confined {
+        def.source.check_paths(&def.base_dir)?;
+    }
+    let expected_columns = def.mapping.source_columns();
+    let context = OpenContext {
+        base_dir: &def.base_dir,
+        expected_columns: &expected_columns,
+        incremental: def
+            .cursor_field
+            .as_deref()
+            .map(|field| abe_connectors::Incremental { field, after }),
+        cancel,
+    };
+    let stream = def.source.source().open(&context)?;
+    let mut references = ReadReferences {
+        data: references,
+        areas_in_read: HashSet::new(),
+    };
+    let mut checked_header: Option<Arc<Header>> = None;
+    for item in stream {
+        if cancel.is_cancelled() {
+            return Err(SourceError::Cancelled.into());
+        }
+        let record = match item? {
+            SourceItem::Record(record) => record,
+            SourceItem::Reject(reject) => {
+                summary.read += 1;
+                summary.rejected += 1;
+                if sink(Item::Reject(reject)) == Flow::Stop {
+                    return Ok(());
+                }
+                continue;
+            }
+        };
+        if record.is_blank() {
+            continue;
+        }
+        if !checked_header
+            .as_ref()
+            .is_some_and(|h| Arc::ptr_eq(h, &record.header))
+        {
+            def.mapping
+                .check_header(&record.header)
+                .map_err(|error| ReadError::Header {
+                    position: SourcePosition {
+                        row: None,
+                        ..record.position.clone()
+                    },
+                    error,
+                })?;
+            checked_header = Some(Arc::clone(&record.header));
+        }
+        if let Some(field) = &def.cursor_field {
+            let value = match record.header.position(field) {
+                Some(i) => match record.cells.get(i) {
+                    Some(Cell::Text(text)) => text.trim().to_string(),
+                    Some(Cell::Error(_)) | None => String::new(),
+                },
+                None => {
+                    return Err(ReadError::CursorField {
+                        file: record.position.file.clone(),
+                        field: field.clone(),
+                    })
+                }
+            };
+            // Records at or below the last cursor were loaded by an earlier run.
+            if after.is_some_and(|a| !cursor_above(&value, a)) {
+                continue;
+            }
+            if !value.is_empty()
+                && summary
+                    .cursor
+                    .as_deref()
+                    .is_none_or(|max| cursor_above(&value, max))
+            {
+                summary.cursor = Some(value);
+            }
+        }
+        // A wide record may give several rows (unpivot); each counts as read.
+        for mapped in def.mapping.map_with::<R>(&record, &references.data.names) {
+            summary.read += 1;
+            let checked = mapped.and_then(|mut row| match row.check(&mut references) {
+                Ok(()) => Ok(row),
+                Err(error) => Err(reject_at(def, &record.position, error)),
+            });
+            let item = match checked {
+                Ok(row) => Item::Row {
+                    row,
+                    source: sources.number(&record.position),
+                    position: record.position.clone(),
+                },
+                Err(reject) => {
+                    summary.rejected += 1;
+                    Item::Reject(reject)
+                }
+            };
+            if sink(item) == Flow::Stop {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A reference check's failure as a reject at the field's source column.
+fn reject_at(def: &ConnectorDef, position: &SourcePosition, error: FieldError) -> Reject {
+    let position = match def.mapping.column_of(error.field) {
+        Some(column) => position.with_column(column),
+        None => position.clone(),
+    };
+    Reject::new(position, Some(&error.value), error.reason)
+}
+
+/// Whether cursor value `a` comes after `b`: numerically when both are numbers,
+/// else as text (ISO dates and times sort as text).
+fn cursor_above(a: &str, b: &str) -> bool {
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => x > y,
+        _ => a > b,
+    }
+}
