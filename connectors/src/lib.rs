@@ -289,7 +289,8 @@ impl SourceConfig {
     /// `ABE_SECRET_*`, so that the hub's own settings (`ABE_DATABASE_URL`,
     /// `ABE_ADMIN_TOKEN`) cannot be sent to a host of the definition's choosing; and
     /// hold no secret written into the definition. The config file, written by whoever
-    /// runs the hub, is not held to this.
+    /// runs the hub, is not held to this. Checked when a definition is saved and again
+    /// before each read: a symbolic link may appear after the definition was saved.
     pub fn check_confined(&self, base_dir: &Path) -> Result<(), ConfineError> {
         let source = self.source();
         for (field, var) in source.secret_vars() {
@@ -306,9 +307,8 @@ impl SourceConfig {
         self.check_paths(base_dir)
     }
 
-    /// The path part of [`SourceConfig::check_confined`], run again before each read of
-    /// a saved connector: a symbolic link may appear after the definition was saved.
-    pub fn check_paths(&self, base_dir: &Path) -> Result<(), ConfineError> {
+    /// The path part of [`SourceConfig::check_confined`].
+    fn check_paths(&self, base_dir: &Path) -> Result<(), ConfineError> {
         for (field, path) in self.source().local_paths() {
             // A `:` is a URL of another scheme (`file:`), a `%` an encoded character the
             // driver would decode (`%2F..`): neither is a plain relative path.

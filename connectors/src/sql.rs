@@ -186,11 +186,7 @@ impl SqlConfig {
             path: label.clone(),
             source,
         })?;
-        let failed = |reason: String| SourceError::Format {
-            path: label.clone(),
-            format: "SQL source",
-            reason,
-        };
+        let failed = |reason: String| source_failure(&label, reason);
         let header = match reader.next() {
             Next::Message(Message::Columns(names)) => Arc::new(Header::new(names)),
             Next::Failed(reason) => return Err(failed(reason)),
@@ -252,6 +248,27 @@ impl Source for SqlConfig {
     }
 }
 
+/// A failure of the reader as a source error: a database that cannot be reached is
+/// unreadable, anything else (a bad query, a column that is not text) is a source that
+/// is not what the connector expects.
+fn source_failure(label: &str, reason: String) -> SourceError {
+    if reason.starts_with(CANNOT_CONNECT) {
+        SourceError::Io {
+            path: label.to_string(),
+            source: std::io::Error::other(reason),
+        }
+    } else {
+        SourceError::Format {
+            path: label.to_string(),
+            format: "SQL source",
+            reason,
+        }
+    }
+}
+
+/// How a reader's message about an unreachable database starts.
+const CANNOT_CONNECT: &str = "cannot connect";
+
 fn has_password(url: &str) -> bool {
     match reqwest::Url::parse(url) {
         Ok(parsed) => {
@@ -301,7 +318,7 @@ struct Request {
 
 impl Request {
     async fn read(self, feed: &Feed<Message>) -> Result<(), String> {
-        let connect_error = |e: sqlx::Error| format!("cannot connect: {}", plain(&e));
+        let connect_error = |e: sqlx::Error| format!("{CANNOT_CONNECT}: {}", plain(&e));
         match self.engine {
             Engine::Postgres => {
                 let options = PgConnectOptions::from_str(&self.url).map_err(connect_error)?;
@@ -361,9 +378,9 @@ impl Request {
     ) -> Result<C, String> {
         match tokio::time::timeout(self.connect_timeout, connecting).await {
             Ok(Ok(conn)) => Ok(conn),
-            Ok(Err(e)) => Err(format!("cannot connect: {}", plain(&e))),
+            Ok(Err(e)) => Err(format!("{CANNOT_CONNECT}: {}", plain(&e))),
             Err(_) => Err(format!(
-                "cannot connect: no answer within {} s",
+                "{CANNOT_CONNECT}: no answer within {} s",
                 self.connect_timeout.as_secs()
             )),
         }
@@ -523,11 +540,7 @@ impl Iterator for SqlRecords {
             if self.finished {
                 return None;
             }
-            let failed = |reason: String| SourceError::Format {
-                path: self.label.clone(),
-                format: "SQL source",
-                reason,
-            };
+            let failed = |reason: String| source_failure(&self.label, reason);
             match self.reader.next() {
                 Next::Message(Message::Rows(rows)) => self.pending = rows.into_iter(),
                 Next::Done => self.finished = true,

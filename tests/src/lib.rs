@@ -6,6 +6,7 @@
 //! override with `ABE_TEST_POSTGRES_URL`); they fail when none answers. A developer
 //! without one may set `ABE_TEST_POSTGRES=skip`; CI refuses that setting.
 
+pub mod chaos;
 pub mod fixtures;
 
 use abe_store::Store;
@@ -190,11 +191,32 @@ impl TestApp {
 
     /// Starts the hub allowing changes through the API to requests bearing `token`.
     pub async fn spawn_with_token(backend: Backend, config: &str, token: Option<&str>) -> TestApp {
+        TestApp::spawn_with_config(backend, &repo_path(config), token).await
+    }
+
+    /// Starts the hub with the config file at `config` (anywhere, e.g. a temporary
+    /// folder) and an optional admin token.
+    pub async fn spawn_with_config(
+        backend: Backend,
+        config: &std::path::Path,
+        token: Option<&str>,
+    ) -> TestApp {
         let db = TestDb::new(backend).await;
-        let store = abe_hub::startup::open_store(&db.url)
+        let url = db.url.clone();
+        TestApp::spawn_on(db, &url, config, token).await
+    }
+
+    /// Starts the hub on `db`, reached at `url` (the database's own, or a proxy's).
+    pub async fn spawn_on(
+        db: TestDb,
+        url: &str,
+        config: &std::path::Path,
+        token: Option<&str>,
+    ) -> TestApp {
+        let store = abe_hub::startup::open_store(url)
             .await
             .expect("opening the store");
-        let config = abe_hub::config::HubConfig::load(&repo_path(config)).expect("config loads");
+        let config = abe_hub::config::HubConfig::load(config).expect("config loads");
         let app = abe_hub::startup::Application::build(store.clone(), config, "127.0.0.1:0")
             .await
             .expect("hub starts")

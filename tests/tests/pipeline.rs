@@ -490,3 +490,88 @@ both_backends!(
         );
     }
 );
+
+/// A web API that gives one record a page, each after `delay`, and counts its hits.
+async fn slow_api(
+    delay: std::time::Duration,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::extract::Query;
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&hits);
+    let app = axum::Router::new().route(
+        "/areas",
+        axum::routing::get(move |Query(q): Query<HashMap<String, String>>| {
+            let counted = std::sync::Arc::clone(&counted);
+            async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                let page: u64 = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+                axum::Json(
+                    serde_json::json!([{ "code": format!("{}", 10 + page), "name": "จังหวัด" }]),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}/areas"), hits)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preview_stops_reading_at_its_time_limit_and_when_its_caller_leaves() {
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+    let db = TestDb::new(abe_tests::Backend::Sqlite).await;
+    let store = db.store().await;
+    let pipeline = Pipeline::new(store.clone());
+    let (url, hits) = slow_api(Duration::from_millis(200)).await;
+    let source: SourceConfig = serde_json::from_value(serde_json::json!({
+        "kind": "http_json", "url": url, "pagination": { "kind": "page", "param": "page" }
+    }))
+    .expect("source");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let def = ConnectorDef::new(
+        "slow".into(),
+        None,
+        Target::Areas,
+        None,
+        SyncMode::FullRefresh,
+        source,
+        mapping(serde_json::json!({"fields": {"code": {"column": "code"}, "name_th": {"column": "name"}}})),
+        dir.path().to_path_buf(),
+    )
+    .expect("valid");
+
+    let timed_out = pipeline
+        .preview(&def, 100, Duration::from_millis(700))
+        .await;
+    assert!(
+        matches!(timed_out, Err(abe_pipeline::PreviewError::TimedOut(_))),
+        "{timed_out:?}"
+    );
+    let at_limit = hits.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        hits.load(Ordering::SeqCst) <= at_limit + 1,
+        "the read went on after the preview's time: {at_limit} then {}",
+        hits.load(Ordering::SeqCst)
+    );
+
+    // A preview whose caller goes away (a request that ended) stops reading too.
+    let preview = pipeline.preview(&def, 100, Duration::from_secs(20));
+    assert!(tokio::time::timeout(Duration::from_millis(700), preview)
+        .await
+        .is_err());
+    let at_drop = hits.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        hits.load(Ordering::SeqCst) <= at_drop + 1,
+        "the read went on after its caller left: {at_drop} then {}",
+        hits.load(Ordering::SeqCst)
+    );
+}

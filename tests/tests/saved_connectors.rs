@@ -142,6 +142,34 @@ both_backends!(
                 },
                 "connector name \"lao copy; drop\"",
             ),
+            // Secrets come only from ABE_SECRET_* variables, never written in.
+            (
+                {
+                    let mut d = lao_copy(None);
+                    d["source"] = json!({ "kind": "sql", "url": "postgres://reader:hunter2@db.example/lao",
+                        "query": "SELECT 1" });
+                    d
+                },
+                "source.url holds a secret",
+            ),
+            (
+                {
+                    let mut d = lao_copy(None);
+                    d["source"] = json!({ "kind": "http_json", "url": "https://api.example/v1",
+                        "headers": { "Authorization": "Bearer abc" } });
+                    d
+                },
+                "source.headers.Authorization holds a secret",
+            ),
+            (
+                {
+                    let mut d = lao_copy(None);
+                    d["source"] =
+                        json!({ "kind": "http_json", "url": "https://api.example/v1?api_key=abc" });
+                    d
+                },
+                "source.url holds a secret",
+            ),
         ];
         for (definition, expected) in mistakes {
             let refused = as_admin(SAVE, json!({ "d": definition })).await;
@@ -266,6 +294,63 @@ both_backends!(
         app.stop().await.expect("stops");
     }
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn symbolic_links_out_of_the_data_folder_are_refused_when_saved_and_when_run() {
+    let outer = tempfile::tempdir().expect("tempdir");
+    let base = outer.path().join("hub");
+    std::fs::create_dir_all(base.join("data")).expect("folders");
+    std::fs::write(base.join("hub.toml"), "").expect("config");
+    let secret = outer.path().join("secret.csv");
+    std::fs::write(&secret, "area,year,n\n9001,2566,1\n").expect("secret");
+    std::os::unix::fs::symlink(&secret, base.join("data/link.csv")).expect("link");
+    let app = TestApp::spawn_with_config(
+        abe_tests::Backend::Sqlite,
+        &base.join("hub.toml"),
+        Some(TOKEN),
+    )
+    .await;
+    let definition = |path: &str| {
+        json!({ "name": "linked", "target": "areas",
+                "source": { "kind": "csv", "path": path },
+                "mapping": { "fields": { "code": { "column": "area" }, "name_th": { "column": "year" } } } })
+    };
+    let refused = app
+        .graphql_with_token(
+            Some(TOKEN),
+            SAVE,
+            json!({ "d": definition("data/link.csv") }),
+        )
+        .await;
+    assert_eq!(code(&refused), "BAD_INPUT", "{refused}");
+    assert!(
+        message(&refused).contains("source.path: `data/link.csv` is outside the hub's data folder"),
+        "{refused}"
+    );
+    // A link made after the definition was saved is found before the file is read.
+    let saved = app
+        .graphql_with_token(
+            Some(TOKEN),
+            SAVE,
+            json!({ "d": definition("data/later.csv") }),
+        )
+        .await;
+    assert!(saved.get("errors").is_none(), "{saved}");
+    std::os::unix::fs::symlink(&secret, base.join("data/later.csv")).expect("link");
+    let preview = app
+        .graphql_with_token(
+            Some(TOKEN),
+            r#"{ preview(connector: "linked") { rows { row } } }"#,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(code(&preview), "CONFIG_INVALID", "{preview}");
+    assert!(
+        message(&preview).contains("outside the hub's data folder"),
+        "{preview}"
+    );
+    app.stop().await.expect("stops");
+}
 
 both_backends!(
     without_an_admin_token_the_api_changes_nothing,

@@ -335,7 +335,7 @@ async fn unreachable_databases_and_passwords_in_urls_are_clear_errors() {
         ),
         (
             SqlConfig::new("postgres://reader@127.0.0.1:1/lao", "SELECT 1"),
-            "postgres://127.0.0.1:1/lao is not a readable SQL source: cannot connect",
+            "cannot read postgres://127.0.0.1:1/lao: cannot connect",
         ),
         (
             SqlConfig::new("mysql://reader:hunter2@127.0.0.1:1/lao", "SELECT 1"),

@@ -330,8 +330,8 @@ async fn execute(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return refused;
     }
-    if let Err(error) = limits::check(document, &operation.node.selection_set.node) {
-        return error_response(StatusCode::BAD_REQUEST, media, error);
+    if let Err(problem) = limits::check(document, &operation.node.selection_set.node) {
+        return before_execution(media, Code::TooComplex, problem);
     }
     let token = bearer_token(headers);
     let caller = Caller::from_token(token.as_deref(), state.admin_token.as_deref());
@@ -435,30 +435,30 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
 }
 
 /// GraphiQL's page; it loads only the assets below.
-const GRAPHIQL_PAGE: &str = include_str!("../assets/graphiql/index.html");
+const GRAPHIQL_PAGE: &str = include_str!("../vendor/graphiql/index.html");
 
 /// GraphiQL's scripts and styles, served by the hub so that it works offline (see
-/// `assets/graphiql/README.md` for where they come from).
+/// `vendor/graphiql/README.md` for where they come from).
 const GRAPHIQL_ASSETS: [(&str, &str, &[u8]); 4] = [
     (
         "graphiql.min.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../assets/graphiql/graphiql.min.js"),
+        include_bytes!("../vendor/graphiql/graphiql.min.js"),
     ),
     (
         "graphiql.min.css",
         "text/css; charset=utf-8",
-        include_bytes!("../assets/graphiql/graphiql.min.css"),
+        include_bytes!("../vendor/graphiql/graphiql.min.css"),
     ),
     (
         "react.production.min.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../assets/graphiql/react.production.min.js"),
+        include_bytes!("../vendor/graphiql/react.production.min.js"),
     ),
     (
         "react-dom.production.min.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../assets/graphiql/react-dom.production.min.js"),
+        include_bytes!("../vendor/graphiql/react-dom.production.min.js"),
     ),
 ];
 

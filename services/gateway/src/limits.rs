@@ -4,7 +4,6 @@
 //! and refused before validation or execution touch it. The validation step's own
 //! errors get their codes here too.
 
-use crate::error::CodeExt;
 use abe_schema::Code;
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
@@ -78,25 +77,22 @@ fn measure_set(
     size
 }
 
-/// Refuses a selection set over the limits, with `TOO_COMPLEX`.
-pub fn check(
-    document: &ExecutableDocument,
-    selection_set: &SelectionSet,
-) -> Result<(), async_graphql::Error> {
+/// Refuses a selection set over the limits (a `TOO_COMPLEX` error), saying which.
+pub fn check(document: &ExecutableDocument, selection_set: &SelectionSet) -> Result<(), String> {
     let size = measure(document, selection_set);
     if size.fields > MAX_FIELDS {
-        return Err(Code::TooComplex.error(format!(
+        return Err(format!(
             "the query selects {} fields once its fragments are expanded, more than the \
              limit of {MAX_FIELDS}",
             size.fields
-        )));
+        ));
     }
     if size.depth > MAX_DEPTH as u64 {
-        return Err(Code::TooComplex.error(format!(
+        return Err(format!(
             "the query nests {} levels deep once its fragments are expanded, more than the \
              limit of {MAX_DEPTH}",
             size.depth
-        )));
+        ));
     }
     Ok(())
 }

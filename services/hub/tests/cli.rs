@@ -259,3 +259,153 @@ fn a_connector_saved_through_the_api_runs_from_the_command_line() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// A web API on 127.0.0.1 that gives one province a page, slowly, for `pages` pages;
+/// returns its URL and a count of its hits. It runs on `runtime`.
+fn slow_api(
+    runtime: &tokio::runtime::Runtime,
+    pages: u64,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::extract::Query;
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&hits);
+    let app = axum::Router::new().route(
+        "/areas",
+        axum::routing::get(move |Query(q): Query<HashMap<String, String>>| {
+            let counted = std::sync::Arc::clone(&counted);
+            async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                let page: u64 = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+                let records = if page <= pages {
+                    serde_json::json!([{ "code": format!("{}", 10 + page), "name": "จังหวัด" }])
+                } else {
+                    serde_json::json!([])
+                };
+                axum::Json(records)
+            }
+        }),
+    );
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("binds");
+    let address = listener.local_addr().expect("address");
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}/areas"), hits)
+}
+
+/// Waits until `hits` passes `count`.
+fn wait_for_hits(hits: &std::sync::atomic::AtomicUsize, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while hits.load(std::sync::atomic::Ordering::SeqCst) < count {
+        assert!(
+            Instant::now() < deadline,
+            "the run never reached its source"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The statuses of a connector's runs, newest first.
+fn run_statuses(runtime: &tokio::runtime::Runtime, url: &str, connector: &str) -> Vec<String> {
+    runtime.block_on(async {
+        let store = abe_store::Store::connect(url).await.expect("store");
+        let runs = store
+            .runs(Some(connector), None, None, 100)
+            .await
+            .expect("runs");
+        store.close().await;
+        runs.items.into_iter().map(|r| r.status).collect()
+    })
+}
+
+#[test]
+fn a_run_holds_its_lease_across_processes() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let (api, hits) = slow_api(&runtime, 40);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let config = dir.path().join("hub.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[connectors]]\nname = \"slow\"\ntarget = \"areas\"\n\
+             source = {{ kind = \"http_json\", url = \"{api}\", pagination = {{ kind = \"page\", param = \"page\" }} }}\n\
+             [connectors.mapping.fields]\ncode = {{ column = \"code\" }}\nname_th = {{ column = \"name\" }}\n"
+        ),
+    )
+    .expect("config");
+    let hub_with = || {
+        let mut command = hub();
+        command
+            .args(["--database-url", &url, "--run-lease-secs", "2", "--config"])
+            .arg(&config);
+        command
+    };
+    let spawn_run = || {
+        hub_with()
+            .args(["run", "slow"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run starts")
+    };
+
+    // A run in progress holds the lease: a second run is refused at once, naming it.
+    let mut first = spawn_run();
+    wait_for_hits(&hits, 2);
+    let second = hub_with().args(["run", "slow"]).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("connector slow is already running (run 1, since "),
+        "{stderr}"
+    );
+
+    // A hub started meanwhile leaves the other process's run alone.
+    let mut serving = Server(
+        hub_with()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("serve starts"),
+    );
+    let mut line = String::new();
+    BufReader::new(serving.0.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("first line");
+    assert!(line.starts_with("abe-hub listening on"), "{line}");
+    assert_eq!(run_statuses(&runtime, &url, "slow"), ["running"]);
+    drop(serving);
+    assert_eq!(run_statuses(&runtime, &url, "slow"), ["running"]);
+
+    // Ctrl-C: the run stops reading, rolls back and is journaled as cancelled.
+    let status = stop(&mut first, "INT", Duration::from_secs(30)).expect("the run stops");
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(run_statuses(&runtime, &url, "slow"), ["cancelled"]);
+
+    // A run whose process is killed is abandoned once its lease expires, by the next
+    // process that looks; that one then runs.
+    let reached = hits.load(std::sync::atomic::Ordering::SeqCst);
+    let mut killed = spawn_run();
+    wait_for_hits(&hits, reached + 2);
+    killed.kill().expect("kill");
+    killed.wait().expect("wait");
+    assert_eq!(
+        run_statuses(&runtime, &url, "slow"),
+        ["running", "cancelled"]
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let next = hub_with().args(["run", "slow"]).output().expect("runs");
+    assert!(
+        next.status.success(),
+        "{}",
+        String::from_utf8_lossy(&next.stderr)
+    );
+    assert_eq!(
+        run_statuses(&runtime, &url, "slow"),
+        ["succeeded", "abandoned", "cancelled"]
+    );
+}

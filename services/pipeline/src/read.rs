@@ -211,7 +211,7 @@ fn read_into<R: TargetRow>(
     sink: &mut impl FnMut(Item<R>) -> Flow,
 ) -> Result<(), ReadError> {
     if def.confined {
-        def.source.check_paths(&def.base_dir)?;
+        def.source.check_confined(&def.base_dir)?;
     }
     let expected_columns = def.mapping.source_columns();
     let context = OpenContext {

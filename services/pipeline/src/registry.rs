@@ -225,10 +225,18 @@ impl Registry {
         Ok(defs)
     }
 
+    /// A definition saved earlier. What it may reach is checked again before each read
+    /// (a link may have appeared since), not here, so that it stays listed and
+    /// scheduled and its runs say what is wrong.
     fn read_saved(&self, name: &str, config: &str) -> Result<ConnectorDef, RegistryError> {
         serde_json::from_str(config)
             .map_err(|e| DefinitionError::Malformed(e.to_string()))
-            .and_then(|value| self.define(value))
+            .and_then(ConnectorConfig::from_json)
+            .and_then(|config| config.to_def(self.base_dir.clone()))
+            .map(|def| ConnectorDef {
+                confined: true,
+                ..def
+            })
             .map_err(|error| RegistryError::Unreadable {
                 name: name.to_string(),
                 error,
