@@ -123,6 +123,7 @@ fn every_shared_file_opens_or_is_refused_cleanly_by_every_file_source() {
 #[test]
 fn known_bad_shared_files_are_refused_with_the_reason() {
     let base = repo_path("../shared/data");
+    let mut report = Vec::new();
     let excel = |file: &str| SourceConfig::Excel(ExcelConfig::new(file));
     let csv = |file: &str| SourceConfig::Csv(CsvConfig::new(file));
     for (source, reason) in [
@@ -161,13 +162,21 @@ fn known_bad_shared_files_are_refused_with_the_reason() {
     ] {
         let label = format!("{source:?}");
         match sweep(&label, &source, &base) {
-            Outcome::Refused(message) => assert!(
-                message.to_lowercase().contains(reason),
-                "{label}: expected \"{reason}\" in: {message}"
-            ),
+            Outcome::Refused(message) => {
+                assert!(
+                    message.to_lowercase().contains(reason),
+                    "{label}: expected \"{reason}\" in: {message}"
+                );
+                report.push(serde_json::json!({
+                    "source": serde_json::to_value(&source).expect("json"),
+                    "refused": message,
+                }));
+            }
             Outcome::Read { .. } => panic!("{label} was read"),
         }
     }
+    // What a steward reads for each of them, reviewed as a whole when it changes.
+    insta::assert_json_snapshot!("known_bad_files", report);
 }
 
 /// Runs `def`, expects it to fail with `expected` in its message, and returns the

@@ -67,6 +67,26 @@ both_backends!(demo_province_end_to_end, |backend: Backend| async move {
     app.wait_for_runs(&CONNECTORS, Duration::from_secs(60))
         .await;
 
+    // What a steward reads after the first runs: each connector, its run and its
+    // reject report, reviewed as a whole when it changes (the same on both backends).
+    let report = app
+        .graphql(
+            r#"{ connectors { edges { node { name kind target provisioned updatedAt
+                 latestRun { id trigger status startedAt finishedAt readMs loadMs
+                   counts { read inserted updated unchanged deleted rejected } errorCode error
+                   rejects { totalCount edges { node { id file sheet row column value reason } } } } } } } }"#,
+            Value::Null,
+        )
+        .await;
+    insta::assert_json_snapshot!("demo_first_runs", report, {
+        ".**.id" => "[id]",
+        ".**.updatedAt" => "[time]",
+        ".**.startedAt" => "[time]",
+        ".**.finishedAt" => "[time]",
+        ".**.readMs" => "[ms]",
+        ".**.loadMs" => "[ms]",
+    });
+
     // Excel from the education office: Buddhist-era year, Thai sex labels, title rows.
     let enrolled = one_value(
         &app,
@@ -234,6 +254,13 @@ both_backends!(demo_province_end_to_end, |backend: Backend| async move {
         .await;
     let rows = preview["preview"]["rows"].as_array().expect("rows");
     assert_eq!(rows.len(), 300);
+    insta::assert_json_snapshot!(
+        "demo_preview_first_rows_and_rejects",
+        json!({
+            "rows": rows[..3],
+            "rejects": preview["preview"]["rejects"],
+        })
+    );
     assert_eq!(rows[0]["row"], json!(4));
     assert!(rows[0]["fields"]
         .as_array()
