@@ -135,4 +135,14 @@ mod tests {
         }
         assert!("NOPE".parse::<Code>().is_err());
     }
+
+    #[test]
+    fn the_readme_lists_every_code_with_its_status() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+            .expect("README.md");
+        for code in Code::ALL {
+            let row = format!("| `{}` | {} |", code.as_str(), code.http_status());
+            assert!(readme.contains(&row), "README.md lacks the row {row}");
+        }
+    }
 }
