@@ -319,31 +319,39 @@ struct Request {
 impl Request {
     async fn read(self, feed: &Feed<Message>) -> Result<(), String> {
         let connect_error = |e: sqlx::Error| format!("{CANNOT_CONNECT}: {}", plain(&e));
+        // One body per engine, as sqlx's connections and queries are typed by engine;
+        // `$bind` binds the cursor, in text or (SQLite) in the column's own type.
+        macro_rules! query_with {
+            ($options:expr, $connection:ty, $db:ty, |$query:ident, $columns:ident, $types:ident| $bind:expr) => {{
+                let mut conn: $connection = self.connect($options.connect()).await?;
+                let ($columns, $types) = self.describe(&mut conn).await?;
+                let sql = self.wrapped(&$columns, &$types)?;
+                let $query = sqlx::query(&sql);
+                let query = $bind;
+                self.pump::<$db>($columns, query.fetch(&mut conn), feed)
+                    .await
+            }};
+        }
+        let text_cursor = self.cursor.as_ref().and_then(|(_, after)| after.clone());
         match self.engine {
-            Engine::Postgres => {
-                let options = PgConnectOptions::from_str(&self.url).map_err(connect_error)?;
-                let mut conn: PgConnection = self.connect(options.connect()).await?;
-                let (columns, types) = self.describe(&mut conn).await?;
-                let sql = self.wrapped(&columns, &types)?;
-                let mut query = sqlx::query(&sql);
-                if let Some((_, Some(after))) = &self.cursor {
-                    query = query.bind(after.clone());
+            Engine::Postgres => query_with!(
+                PgConnectOptions::from_str(&self.url).map_err(connect_error)?,
+                PgConnection,
+                sqlx::Postgres,
+                |query, columns, types| match text_cursor {
+                    Some(after) => query.bind(after),
+                    None => query,
                 }
-                self.pump::<sqlx::Postgres>(columns, query.fetch(&mut conn), feed)
-                    .await
-            }
-            Engine::MySql => {
-                let options = MySqlConnectOptions::from_str(&self.url).map_err(connect_error)?;
-                let mut conn: MySqlConnection = self.connect(options.connect()).await?;
-                let (columns, types) = self.describe(&mut conn).await?;
-                let sql = self.wrapped(&columns, &types)?;
-                let mut query = sqlx::query(&sql);
-                if let Some((_, Some(after))) = &self.cursor {
-                    query = query.bind(after.clone());
+            ),
+            Engine::MySql => query_with!(
+                MySqlConnectOptions::from_str(&self.url).map_err(connect_error)?,
+                MySqlConnection,
+                sqlx::MySql,
+                |query, columns, types| match text_cursor {
+                    Some(after) => query.bind(after),
+                    None => query,
                 }
-                self.pump::<sqlx::MySql>(columns, query.fetch(&mut conn), feed)
-                    .await
-            }
+            ),
             Engine::Sqlite => {
                 let options = SqliteConnectOptions::from_str(&self.url).map_err(connect_error)?;
                 let file = resolve(&self.base_dir, &options.get_filename().to_string_lossy());
@@ -351,23 +359,27 @@ impl Request {
                     .filename(file)
                     .read_only(true)
                     .create_if_missing(false);
-                let mut conn: SqliteConnection = self.connect(options.connect()).await?;
-                let (columns, types) = self.describe(&mut conn).await?;
-                let sql = self.wrapped(&columns, &types)?;
-                let mut query = sqlx::query(&sql);
-                if let Some((field, Some(after))) = &self.cursor {
-                    let column_type = columns
-                        .iter()
-                        .position(|c| c == field)
-                        .map_or("", |i| types[i].as_str());
-                    query = match CursorValue::for_sqlite(after, column_type) {
-                        CursorValue::Integer(i) => query.bind(i),
-                        CursorValue::Real(f) => query.bind(f),
-                        CursorValue::Text(t) => query.bind(t),
-                    };
-                }
-                self.pump::<sqlx::Sqlite>(columns, query.fetch(&mut conn), feed)
-                    .await
+                query_with!(
+                    options,
+                    SqliteConnection,
+                    sqlx::Sqlite,
+                    |query, columns, types| {
+                        match &self.cursor {
+                            Some((field, Some(after))) => {
+                                let column_type = columns
+                                    .iter()
+                                    .position(|c| c == field)
+                                    .map_or("", |i| types[i].as_str());
+                                match CursorValue::for_sqlite(after, column_type) {
+                                    CursorValue::Integer(i) => query.bind(i),
+                                    CursorValue::Real(f) => query.bind(f),
+                                    CursorValue::Text(t) => query.bind(t),
+                                }
+                            }
+                            _ => query,
+                        }
+                    }
+                )
             }
         }
     }

@@ -215,6 +215,23 @@ pub struct FieldError {
     pub reason: String,
 }
 
+/// Checks that the area a row points at through `field` is known.
+pub fn known_area(
+    references: &impl References,
+    field: &'static str,
+    code: &str,
+) -> Result<(), FieldError> {
+    if references.has_area(code) {
+        Ok(())
+    } else {
+        Err(FieldError {
+            field,
+            value: code.to_string(),
+            reason: format!("area {code} is not known"),
+        })
+    }
+}
+
 /// A typed row of a target: built by the mapping, checked by the pipeline, loaded by
 /// the store through its [`TargetDesc`].
 pub trait TargetRow: Sized + Send + Sync + 'static {

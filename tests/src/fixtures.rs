@@ -106,7 +106,7 @@ pub async fn loaded(store: &Store, connector: &str) -> Vec<(String, String, f64)
         .expect("observations")
         .items
         .into_iter()
-        .map(|o| (o.area_code, o.period, o.value))
+        .map(|o| (o.row.area_code, o.row.period, o.row.value))
         .collect();
     rows.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     rows

@@ -75,8 +75,8 @@ both_backends!(
             .map(|o| {
                 (
                     o.connector.as_str(),
-                    o.period.as_str(),
-                    o.value,
+                    o.row.period.as_str(),
+                    o.row.value,
                     o.source_file.as_str(),
                     o.source_sheet.as_deref(),
                     o.source_row,

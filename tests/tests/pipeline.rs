@@ -108,7 +108,7 @@ async fn values(store: &Store) -> Vec<(String, String, f64)> {
         .expect("observations");
     page.items
         .into_iter()
-        .map(|o| (o.area_code, o.school_code, o.value))
+        .map(|o| (o.row.area_code, o.row.school_code, o.row.value))
         .collect()
 }
 
@@ -314,7 +314,7 @@ both_backends!(
         let got: Vec<(String, f64, Option<i64>)> = page
             .items
             .into_iter()
-            .map(|o| (o.period, o.value, o.source_row))
+            .map(|o| (o.row.period, o.row.value, o.source_row))
             .collect();
         assert_eq!(
             got,

@@ -126,7 +126,7 @@ async fn values(store: &Store, connector: &str) -> Vec<(String, String, f64)> {
         .expect("observations");
     page.items
         .into_iter()
-        .map(|o| (o.area_code, o.period, o.value))
+        .map(|o| (o.row.area_code, o.row.period, o.row.value))
         .collect()
 }
 
@@ -628,7 +628,7 @@ both_backends!(
                 .expect("page");
             assert_eq!(page.total_count, 25);
             for o in &page.items {
-                let sheet = if o.area_code == "9011" {
+                let sheet = if o.row.area_code == "9011" {
                     "2565"
                 } else {
                     "2566"
@@ -643,7 +643,7 @@ both_backends!(
             seen.extend(
                 page.items
                     .iter()
-                    .map(|o| (o.area_code.clone(), o.period.clone())),
+                    .map(|o| (o.row.area_code.clone(), o.row.period.clone())),
             );
             if !page.has_next_page {
                 break;

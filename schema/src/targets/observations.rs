@@ -2,6 +2,7 @@
 //! breakdown. Each connector owns the observations it loaded; two connectors may give
 //! the same key, and each keeps its own row.
 
+use crate::target::known_area;
 use crate::thai::{normalise_area_code, parse_number};
 use crate::{
     Breakdown, Column, FieldError, Fields, Ownership, References, Reject, Target, TargetDesc,
@@ -108,15 +109,7 @@ impl TargetRow for ObservationRow {
                 }
             }
         }
-        if references.has_area(&self.area_code) {
-            Ok(())
-        } else {
-            Err(FieldError {
-                field: "area",
-                value: self.area_code.clone(),
-                reason: format!("area {} is not known", self.area_code),
-            })
-        }
+        known_area(references, "area", &self.area_code)
     }
 
     fn value(&self, column: usize) -> Value<'_> {

@@ -1,6 +1,7 @@
 //! Schools, by the code of the agency that runs them, and the area each is in. Shared
 //! reference data that school observations point at.
 
+use crate::target::known_area;
 use crate::thai::normalise_area_code;
 use crate::{
     Column, FieldError, Fields, Ownership, References, Reject, Target, TargetDesc, TargetRow, Value,
@@ -62,15 +63,7 @@ impl TargetRow for SchoolRow {
     }
 
     fn check(&mut self, references: &mut impl References) -> Result<(), FieldError> {
-        if references.has_area(&self.area_code) {
-            Ok(())
-        } else {
-            Err(FieldError {
-                field: "area",
-                value: self.area_code.clone(),
-                reason: format!("area {} is not known", self.area_code),
-            })
-        }
+        known_area(references, "area", &self.area_code)
     }
 
     fn value(&self, column: usize) -> Value<'_> {

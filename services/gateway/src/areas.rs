@@ -1,9 +1,9 @@
 //! Areas, schools and agencies: the reference side of the graph.
 
-use crate::connection::{connection, page_args, text_cursor, Conn};
-use crate::error::{corrupt, failure};
-use crate::{loaders::Loaders, store};
-use abe_store::{AgencyRecord, AreaFilter, AreaRecord, SchoolFilter, SchoolRecord};
+use crate::connection::{paged, text_cursor, Conn};
+use crate::loaders::{load_node, Loaders};
+use crate::store;
+use abe_store::{AreaFilter, SchoolFilter};
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, Result, SimpleObject};
 
 /// Level of an area in the Thai hierarchy.
@@ -54,20 +54,15 @@ pub struct Area {
     pub parent_code: Option<String>,
 }
 
-impl TryFrom<AreaRecord> for Area {
-    type Error = async_graphql::Error;
-    fn try_from(r: AreaRecord) -> Result<Self> {
-        let level: abe_schema::AreaLevel = r
-            .level
-            .parse()
-            .map_err(|_| corrupt("area level", &r.level))?;
-        Ok(Area {
+impl From<abe_schema::AreaRow> for Area {
+    fn from(r: abe_schema::AreaRow) -> Self {
+        Area {
             code: r.code,
-            level: level.into(),
+            level: r.level.into(),
             name_th: r.name_th,
             name_en: r.name_en,
             parent_code: r.parent_code,
-        })
+        }
     }
 }
 
@@ -76,13 +71,7 @@ impl Area {
     /// The area this one is part of; null for a province.
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Area>> {
         match &self.parent_code {
-            Some(code) => ctx
-                .data::<Loaders>()?
-                .areas
-                .load_one(code.clone())
-                .await?
-                .map(Area::try_from)
-                .transpose(),
+            Some(code) => load_node(&ctx.data::<Loaders>()?.areas, code.clone()).await,
             None => Ok(None),
         }
     }
@@ -94,17 +83,20 @@ impl Area {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Conn<Area>> {
-        let args = page_args(first, after, text_cursor)?;
         let filter = AreaFilter {
             parent: Some(self.code.clone()),
             ..Default::default()
         };
-        let had = args.after.is_some();
-        let page = store(ctx)?
-            .areas(&filter, args.after, args.first)
-            .await
-            .map_err(failure)?;
-        connection(page, had, |a| a.code.clone(), Area::try_from)
+        let store = store(ctx)?;
+        paged(
+            first,
+            after,
+            text_cursor,
+            |after, first| store.areas(&filter, after, first),
+            |a| a.code.clone(),
+            |a| Ok(Area::from(a)),
+        )
+        .await
     }
 
     /// Schools in this area and the areas below it.
@@ -114,16 +106,11 @@ impl Area {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Conn<School>> {
-        schools_page(
-            ctx,
-            SchoolFilter {
-                area: Some(self.code.clone()),
-                codes: None,
-            },
-            first,
-            after,
-        )
-        .await
+        let filter = SchoolFilter {
+            area: Some(self.code.clone()),
+            codes: None,
+        };
+        schools_page(ctx, filter, first, after).await
     }
 }
 
@@ -145,8 +132,8 @@ pub struct School {
     pub area_code: String,
 }
 
-impl From<SchoolRecord> for School {
-    fn from(r: SchoolRecord) -> Self {
+impl From<abe_schema::SchoolRow> for School {
+    fn from(r: abe_schema::SchoolRow) -> Self {
         School {
             code: r.code,
             name_th: r.name_th,
@@ -162,12 +149,7 @@ impl From<SchoolRecord> for School {
 impl School {
     /// The area the school is in.
     async fn area(&self, ctx: &Context<'_>) -> Result<Option<Area>> {
-        ctx.data::<Loaders>()?
-            .areas
-            .load_one(self.area_code.clone())
-            .await?
-            .map(Area::try_from)
-            .transpose()
+        load_node(&ctx.data::<Loaders>()?.areas, self.area_code.clone()).await
     }
 }
 
@@ -184,19 +166,14 @@ pub struct Agency {
     pub kind: AgencyKind,
 }
 
-impl TryFrom<AgencyRecord> for Agency {
-    type Error = async_graphql::Error;
-    fn try_from(r: AgencyRecord) -> Result<Self> {
-        let kind: abe_schema::AgencyKind = r
-            .kind
-            .parse()
-            .map_err(|_| corrupt("agency kind", &r.kind))?;
-        Ok(Agency {
+impl From<abe_schema::Agency> for Agency {
+    fn from(r: abe_schema::Agency) -> Self {
+        Agency {
             code: r.code,
             name_th: r.name_th,
             name_en: r.name_en,
-            kind: kind.into(),
-        })
+            kind: r.kind.into(),
+        }
     }
 }
 
@@ -226,13 +203,16 @@ async fn schools_page(
     first: Option<i32>,
     after: Option<String>,
 ) -> Result<Conn<School>> {
-    let args = page_args(first, after, text_cursor)?;
-    let had = args.after.is_some();
-    let page = store(ctx)?
-        .schools(&filter, args.after, args.first)
-        .await
-        .map_err(failure)?;
-    connection(page, had, |s| s.code.clone(), |s| Ok(School::from(s)))
+    let store = store(ctx)?;
+    paged(
+        first,
+        after,
+        text_cursor,
+        |after, first| store.schools(&filter, after, first),
+        |s| s.code.clone(),
+        |s| Ok(School::from(s)),
+    )
+    .await
 }
 
 /// Queries of the reference side.
@@ -249,7 +229,6 @@ impl AreaQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Conn<Area>> {
-        let args = page_args(first, after, text_cursor)?;
         let filter = filter.unwrap_or_default();
         let filter = AreaFilter {
             level: filter
@@ -258,22 +237,21 @@ impl AreaQuery {
             parent: filter.parent,
             codes: filter.codes,
         };
-        let had = args.after.is_some();
-        let page = store(ctx)?
-            .areas(&filter, args.after, args.first)
-            .await
-            .map_err(failure)?;
-        connection(page, had, |a| a.code.clone(), Area::try_from)
+        let store = store(ctx)?;
+        paged(
+            first,
+            after,
+            text_cursor,
+            |after, first| store.areas(&filter, after, first),
+            |a| a.code.clone(),
+            |a| Ok(Area::from(a)),
+        )
+        .await
     }
 
     /// One area by code.
     async fn area(&self, ctx: &Context<'_>, code: String) -> Result<Option<Area>> {
-        ctx.data::<Loaders>()?
-            .areas
-            .load_one(code)
-            .await?
-            .map(Area::try_from)
-            .transpose()
+        load_node(&ctx.data::<Loaders>()?.areas, code).await
     }
 
     /// Schools, by code.
@@ -285,26 +263,16 @@ impl AreaQuery {
         after: Option<String>,
     ) -> Result<Conn<School>> {
         let filter = filter.unwrap_or_default();
-        schools_page(
-            ctx,
-            SchoolFilter {
-                area: filter.area,
-                codes: filter.codes,
-            },
-            first,
-            after,
-        )
-        .await
+        let filter = SchoolFilter {
+            area: filter.area,
+            codes: filter.codes,
+        };
+        schools_page(ctx, filter, first, after).await
     }
 
     /// One school by code.
     async fn school(&self, ctx: &Context<'_>, code: String) -> Result<Option<School>> {
-        Ok(ctx
-            .data::<Loaders>()?
-            .schools
-            .load_one(code)
-            .await?
-            .map(School::from))
+        load_node(&ctx.data::<Loaders>()?.schools, code).await
     }
 
     /// Agencies, by code.
@@ -314,12 +282,15 @@ impl AreaQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Conn<Agency>> {
-        let args = page_args(first, after, text_cursor)?;
-        let had = args.after.is_some();
-        let page = store(ctx)?
-            .agencies(None, args.after, args.first)
-            .await
-            .map_err(failure)?;
-        connection(page, had, |a| a.code.clone(), Agency::try_from)
+        let store = store(ctx)?;
+        paged(
+            first,
+            after,
+            text_cursor,
+            |after, first| store.agencies(None, after, first),
+            |a| a.code.clone(),
+            |a| Ok(Agency::from(a)),
+        )
+        .await
     }
 }

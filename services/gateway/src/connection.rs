@@ -1,6 +1,6 @@
 //! Relay connections built from the store's pages: edges, node, pageInfo, totalCount.
 
-use crate::error::CodeExt;
+use crate::error::{failure, CodeExt};
 use abe_schema::Code;
 use abe_store::Page;
 use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields, OpaqueCursor};
@@ -71,6 +71,26 @@ pub fn encode_key<K: serde::de::DeserializeOwned + serde::Serialize>(key: K) -> 
 /// Parses a text cursor.
 pub fn text_cursor(cursor: &str) -> Option<String> {
     Some(cursor.to_string())
+}
+
+/// A forward page of a list: checks `first` and `after` (decoded with `parse`), asks
+/// `fetch` for the page, and builds the connection with each item's cursor from `key`.
+pub async fn paged<A, T, N, Fut>(
+    first: Option<i32>,
+    after: Option<String>,
+    parse: impl Fn(&str) -> Option<A>,
+    fetch: impl FnOnce(Option<A>, usize) -> Fut,
+    key: impl Fn(&T) -> String,
+    node: impl Fn(T) -> Result<N>,
+) -> Result<Conn<N>>
+where
+    N: OutputType,
+    Fut: std::future::Future<Output = Result<Page<T>, abe_store::StoreError>>,
+{
+    let args = page_args(first, after, parse)?;
+    let had_cursor = args.after.is_some();
+    let page = fetch(args.after, args.first).await.map_err(failure)?;
+    connection(page, had_cursor, key, node)
 }
 
 /// Builds a connection from a page; `cursor` gives each item's sort key.

@@ -1,9 +1,10 @@
 //! Connectors, their runs and the rejects of each run: what a data steward watches.
 
 use crate::areas::Agency;
-use crate::connection::{connection, int_cursor, page_args, text_cursor, Conn};
+use crate::connection::{int_cursor, paged, text_cursor, Conn};
 use crate::error::{corrupt, failure, CodeExt};
 use crate::error::{failure_for, internal};
+use crate::loaders::load_node;
 use crate::{loaders::Loaders, store, Caller};
 use abe_pipeline::MAX_PREVIEW_TIME;
 use abe_schema::redact::REDACTED;
@@ -148,13 +149,7 @@ impl Connector {
     /// The agency that owns the source.
     async fn agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
         match &self.agency_code {
-            Some(code) => ctx
-                .data::<Loaders>()?
-                .agencies
-                .load_one(code.clone())
-                .await?
-                .map(Agency::try_from)
-                .transpose(),
+            Some(code) => load_node(&ctx.data::<Loaders>()?.agencies, code.clone()).await,
             None => Ok(None),
         }
     }
@@ -300,13 +295,46 @@ impl Run {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Conn<Reject>> {
-        let args = page_args(first, after, int_cursor)?;
-        let had = args.after.is_some();
-        let page = store(ctx)?
-            .rejects(self.run_id, args.after, args.first)
-            .await
-            .map_err(failure)?;
-        connection(page, had, |r| r.id.to_string(), |r| Ok(Reject::from(r)))
+        let store = store(ctx)?;
+        paged(
+            first,
+            after,
+            int_cursor,
+            |after, first| store.rejects(self.run_id, after, first),
+            |r| r.id.to_string(),
+            |r| Ok(Reject::from(r)),
+        )
+        .await
+    }
+}
+
+/// Where a source row was refused, and why.
+#[derive(SimpleObject)]
+pub struct Refusal {
+    /// File or URL.
+    pub file: String,
+    /// Sheet of a workbook.
+    pub sheet: Option<String>,
+    /// Row as a spreadsheet numbers it (the header counts).
+    pub row: Option<i64>,
+    /// Column header, or JSON path.
+    pub column: Option<String>,
+    /// The raw value, cut to 200 characters.
+    pub value: Option<String>,
+    /// Why the row was refused.
+    pub reason: String,
+}
+
+impl From<abe_schema::Reject> for Refusal {
+    fn from(r: abe_schema::Reject) -> Self {
+        Refusal {
+            file: r.position.file,
+            sheet: r.position.sheet,
+            row: r.position.row.and_then(|n| i64::try_from(n).ok()),
+            column: r.position.column,
+            value: r.value,
+            reason: r.reason,
+        }
     }
 }
 
@@ -315,30 +343,22 @@ impl Run {
 pub struct Reject {
     /// Reject id.
     pub id: ID,
-    /// File or URL.
-    pub file: String,
-    /// Sheet of a workbook.
-    pub sheet: Option<String>,
-    /// Row as a spreadsheet numbers it (the header counts).
-    pub row: Option<i64>,
-    /// Column header.
-    pub column: Option<String>,
-    /// The raw value, cut to 200 characters.
-    pub value: Option<String>,
-    /// Why the row was refused.
-    pub reason: String,
+    #[graphql(flatten)]
+    pub refusal: Refusal,
 }
 
 impl From<RejectRecord> for Reject {
     fn from(r: RejectRecord) -> Self {
         Reject {
             id: ID(r.id.to_string()),
-            file: r.file,
-            sheet: r.sheet,
-            row: r.row_number,
-            column: r.column_name,
-            value: r.value,
-            reason: r.reason,
+            refusal: Refusal {
+                file: r.file,
+                sheet: r.sheet,
+                row: r.row_number,
+                column: r.column_name,
+                value: r.value,
+                reason: r.reason,
+            },
         }
     }
 }
@@ -349,13 +369,16 @@ async fn runs_page(
     first: Option<i32>,
     after: Option<String>,
 ) -> Result<Conn<Run>> {
-    let args = page_args(first, after, int_cursor)?;
-    let had = args.after.is_some();
-    let page = store(ctx)?
-        .runs(connector, None, args.after, args.first)
-        .await
-        .map_err(failure)?;
-    connection(page, had, |r| r.id.to_string(), Run::try_from)
+    let store = store(ctx)?;
+    paged(
+        first,
+        after,
+        int_cursor,
+        |after, first| store.runs(connector, None, after, first),
+        |r| r.id.to_string(),
+        Run::try_from,
+    )
+    .await
 }
 
 /// A field of a previewed row.
@@ -383,18 +406,8 @@ pub struct PreviewRow {
 /// A row a run would refuse.
 #[derive(SimpleObject)]
 pub struct PreviewReject {
-    /// File or URL.
-    pub file: String,
-    /// Sheet of a workbook.
-    pub sheet: Option<String>,
-    /// Row in the source.
-    pub row: Option<i64>,
-    /// Column or JSON path.
-    pub column: Option<String>,
-    /// The raw value.
-    pub value: Option<String>,
-    /// Why it would be refused.
-    pub reason: String,
+    #[graphql(flatten)]
+    pub refusal: Refusal,
 }
 
 /// The first rows of a source, mapped without writing.
@@ -437,13 +450,16 @@ impl ConnectorQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Conn<Connector>> {
-        let args = page_args(first, after, text_cursor)?;
-        let had = args.after.is_some();
-        let page = store(ctx)?
-            .connectors(None, args.after, args.first)
-            .await
-            .map_err(failure)?;
-        connection(page, had, |c| c.name.clone(), Connector::try_from)
+        let store = store(ctx)?;
+        paged(
+            first,
+            after,
+            text_cursor,
+            |after, first| store.connectors(None, after, first),
+            |c| c.name.clone(),
+            Connector::try_from,
+        )
+        .await
     }
 
     /// One connector by name.
@@ -535,14 +551,7 @@ impl ConnectorQuery {
             rejects: preview
                 .rejects
                 .into_iter()
-                .map(|r| PreviewReject {
-                    file: r.position.file,
-                    sheet: r.position.sheet,
-                    row: r.position.row.and_then(|n| i64::try_from(n).ok()),
-                    column: r.position.column,
-                    value: r.value,
-                    reason: r.reason,
-                })
+                .map(|r| PreviewReject { refusal: r.into() })
                 .collect(),
         })
     }

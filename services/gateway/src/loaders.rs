@@ -1,12 +1,23 @@
 //! Batched lookups for parent-to-child fields, so no resolver queries per row.
 
 use crate::error::failure;
-use abe_store::{
-    AgencyRecord, AreaRecord, IndicatorRecord, RunRecord, SchoolRecord, Store, ThresholdRecord,
-};
+use abe_schema::{Agency, AreaRow, Indicator, SchoolRow, Threshold};
+use abe_store::{RunRecord, Store};
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::Error;
 use std::collections::HashMap;
+use std::hash::Hash;
+
+/// Loads one value through `loader` (batched with the request's other loads) and turns
+/// it into its GraphQL type.
+pub async fn load_node<K, L, N>(loader: &DataLoader<L>, key: K) -> async_graphql::Result<Option<N>>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    L: Loader<K, Error = Error>,
+    N: From<L::Value>,
+{
+    Ok(loader.load_one(key).await?.map(N::from))
+}
 
 /// Declares a loader from a key to a record through one store call.
 macro_rules! loader {
@@ -31,14 +42,14 @@ macro_rules! loader {
 loader!(
     AreaLoader,
     String,
-    AreaRecord,
+    AreaRow,
     |s, k| s.areas_by_code(k).await,
     |a| a.code.clone()
 );
 loader!(
     SchoolLoader,
     String,
-    SchoolRecord,
+    SchoolRow,
     |s, k| s
         .schools(
             &abe_store::SchoolFilter {
@@ -55,14 +66,14 @@ loader!(
 loader!(
     AgencyLoader,
     String,
-    AgencyRecord,
+    Agency,
     |s, k| s.agencies(Some(k), None, k.len()).await.map(|p| p.items),
     |a| a.code.clone()
 );
 loader!(
     IndicatorLoader,
     String,
-    IndicatorRecord,
+    Indicator,
     |s, k| s.indicators(Some(k), None, k.len()).await.map(|p| p.items),
     |a| a.code.clone()
 );
@@ -91,11 +102,11 @@ impl Loader<String> for LatestRunLoader {
 pub struct ThresholdLoader(pub Store);
 
 impl Loader<String> for ThresholdLoader {
-    type Value = Vec<ThresholdRecord>;
+    type Value = Vec<Threshold>;
     type Error = Error;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Vec<ThresholdRecord>>, Error> {
-        let mut by_indicator: HashMap<String, Vec<ThresholdRecord>> = HashMap::new();
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Vec<Threshold>>, Error> {
+        let mut by_indicator: HashMap<String, Vec<Threshold>> = HashMap::new();
         for threshold in self.0.thresholds(keys).await.map_err(failure)? {
             by_indicator
                 .entry(threshold.indicator.clone())

@@ -2,13 +2,14 @@
 
 use crate::areas::{Area, AreaLevel, School};
 use crate::connection::encode_key;
-use crate::connection::{connection, key_cursor, page_args, text_cursor, Conn};
+use crate::connection::{key_cursor, paged, text_cursor, Conn};
 use crate::connectors::Run;
-use crate::error::{corrupt, failure, CodeExt};
+use crate::error::CodeExt;
+use crate::loaders::load_node;
 use crate::{loaders::Loaders, store};
 use abe_schema::Breakdown;
 use abe_schema::Code;
-use abe_store::{IndicatorRecord, ObservationFilter, ObservationRecord};
+use abe_store::{ObservationFilter, ObservationRecord};
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
@@ -56,28 +57,19 @@ pub struct Indicator {
     pub topic: Option<String>,
 }
 
-impl TryFrom<IndicatorRecord> for Indicator {
-    type Error = async_graphql::Error;
-    fn try_from(r: IndicatorRecord) -> Result<Self> {
-        let kind: abe_schema::IndicatorKind = r
-            .kind
-            .parse()
-            .map_err(|_| corrupt("indicator kind", &r.kind))?;
-        let direction: abe_schema::Direction = r
-            .direction
-            .parse()
-            .map_err(|_| corrupt("direction", &r.direction))?;
-        Ok(Indicator {
+impl From<abe_schema::Indicator> for Indicator {
+    fn from(r: abe_schema::Indicator) -> Self {
+        Indicator {
             code: r.code,
             name_th: r.name_th,
             name_en: r.name_en,
             unit: r.unit,
-            kind: kind.into(),
+            kind: r.kind.into(),
             numerator: r.numerator,
             denominator: r.denominator,
-            direction: direction.into(),
+            direction: r.direction.into(),
             topic: r.topic,
-        })
+        }
     }
 }
 
@@ -102,17 +94,14 @@ impl Indicator {
             .load_one(self.code.clone())
             .await?
             .unwrap_or_default();
-        rows.into_iter()
-            .map(|t| {
-                let level: abe_schema::AreaLevel =
-                    t.level.parse().map_err(|_| corrupt("level", &t.level))?;
-                Ok(Threshold {
-                    level: level.into(),
-                    warning: t.warning,
-                    critical: t.critical,
-                })
+        Ok(rows
+            .into_iter()
+            .map(|t| Threshold {
+                level: t.level.into(),
+                warning: t.warning,
+                critical: t.critical,
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -182,11 +171,13 @@ pub struct Observation {
 
 impl From<ObservationRecord> for Observation {
     fn from(r: ObservationRecord) -> Self {
+        let id = ID(encode_key(r.key()));
+        let o = r.row;
         Observation {
-            id: ID(encode_key(r.key())),
-            period: r.period,
-            value: r.value,
-            breakdown: Breakdown::decode(&r.breakdown)
+            id,
+            period: o.period,
+            value: o.value,
+            breakdown: Breakdown::decode(&o.breakdown)
                 .0
                 .into_iter()
                 .map(|(dimension, value)| BreakdownPair { dimension, value })
@@ -199,9 +190,9 @@ impl From<ObservationRecord> for Observation {
                 loaded_at: r.loaded_at,
                 run_id: r.run_id,
             },
-            indicator_code: r.indicator,
-            area_code: r.area_code,
-            school_code: r.school_code,
+            indicator_code: o.indicator,
+            area_code: o.area_code,
+            school_code: o.school_code,
         }
     }
 }
@@ -210,22 +201,16 @@ impl From<ObservationRecord> for Observation {
 impl Observation {
     /// The indicator.
     async fn indicator(&self, ctx: &Context<'_>) -> Result<Option<Indicator>> {
-        ctx.data::<Loaders>()?
-            .indicators
-            .load_one(self.indicator_code.clone())
-            .await?
-            .map(Indicator::try_from)
-            .transpose()
+        load_node(
+            &ctx.data::<Loaders>()?.indicators,
+            self.indicator_code.clone(),
+        )
+        .await
     }
 
     /// The area (for a school observation, the school's area).
     async fn area(&self, ctx: &Context<'_>) -> Result<Option<Area>> {
-        ctx.data::<Loaders>()?
-            .areas
-            .load_one(self.area_code.clone())
-            .await?
-            .map(Area::try_from)
-            .transpose()
+        load_node(&ctx.data::<Loaders>()?.areas, self.area_code.clone()).await
     }
 
     /// The school, for school observations.
@@ -233,12 +218,7 @@ impl Observation {
         if self.school_code.is_empty() {
             return Ok(None);
         }
-        Ok(ctx
-            .data::<Loaders>()?
-            .schools
-            .load_one(self.school_code.clone())
-            .await?
-            .map(School::from))
+        load_node(&ctx.data::<Loaders>()?.schools, self.school_code.clone()).await
     }
 }
 
@@ -274,23 +254,21 @@ impl ObservationQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Conn<Indicator>> {
-        let args = page_args(first, after, text_cursor)?;
-        let had = args.after.is_some();
-        let page = store(ctx)?
-            .indicators(None, args.after, args.first)
-            .await
-            .map_err(failure)?;
-        connection(page, had, |i| i.code.clone(), Indicator::try_from)
+        let store = store(ctx)?;
+        paged(
+            first,
+            after,
+            text_cursor,
+            |after, first| store.indicators(None, after, first),
+            |i| i.code.clone(),
+            |i| Ok(Indicator::from(i)),
+        )
+        .await
     }
 
     /// One indicator by code.
     async fn indicator(&self, ctx: &Context<'_>, code: String) -> Result<Option<Indicator>> {
-        ctx.data::<Loaders>()?
-            .indicators
-            .load_one(code)
-            .await?
-            .map(Indicator::try_from)
-            .transpose()
+        load_node(&ctx.data::<Loaders>()?.indicators, code).await
     }
 
     /// Observations, ordered by indicator, area, period, breakdown, school and connector.
@@ -301,7 +279,6 @@ impl ObservationQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Conn<Observation>> {
-        let args = page_args(first, after, key_cursor)?;
         let f = filter.unwrap_or_default();
         let run_id = match f.run_id {
             Some(id) => Some(
@@ -321,17 +298,21 @@ impl ObservationQuery {
             connector: f.connector,
             run_id,
         };
-        let had = args.after.is_some();
-        let page = store(ctx)?
-            .observations(&filter, args.after, args.first)
-            .await
-            .map_err(failure)?;
+        let store = store(ctx)?;
         // An observation's id is its cursor: the key is encoded once.
-        let page = abe_store::Page {
-            items: page.items.into_iter().map(Observation::from).collect(),
-            has_next_page: page.has_next_page,
-            total_count: page.total_count,
-        };
-        connection(page, had, |o| o.id.0.clone(), Ok)
+        paged(
+            first,
+            after,
+            key_cursor,
+            |after, first| async move {
+                Ok(store
+                    .observations(&filter, after, first)
+                    .await?
+                    .map(Observation::from))
+            },
+            |o| o.id.0.clone(),
+            Ok,
+        )
+        .await
     }
 }

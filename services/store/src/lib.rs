@@ -7,6 +7,7 @@ mod catalog;
 mod load;
 mod params;
 mod queries;
+mod stored;
 
 pub use catalog::{
     ConnectorSpec, OpenRun, RunLease, RunOutcome, RunRequest, RunSource, MAX_STORED_REJECTS,

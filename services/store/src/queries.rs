@@ -2,7 +2,9 @@
 //! ordered by a unique key, so pages are stable while rows are added.
 
 use crate::params::AnyRow;
+use crate::stored::Stored;
 use crate::{Param, Result, Store};
+use abe_schema::{Agency, AreaRow, Indicator, ObservationRow, SchoolRow, Threshold};
 use chrono::{DateTime, Utc};
 
 /// One page of a list, with what Relay connections need.
@@ -16,104 +18,29 @@ pub struct Page<T> {
     pub total_count: i64,
 }
 
-/// An area row.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct AreaRecord {
-    /// DOPA code.
-    pub code: String,
-    /// `province`, `district` or `subdistrict`.
-    pub level: String,
-    /// Parent code.
-    pub parent_code: Option<String>,
-    /// Thai name.
-    pub name_th: String,
-    /// English name.
-    pub name_en: Option<String>,
+impl<T> Page<T> {
+    /// The same page with each item turned into another.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            has_next_page: self.has_next_page,
+            total_count: self.total_count,
+        }
+    }
 }
 
-/// A school row.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct SchoolRecord {
-    /// School code.
-    pub code: String,
-    /// Thai name.
-    pub name_th: String,
-    /// English name.
-    pub name_en: Option<String>,
-    /// Area the school is in.
-    pub area_code: String,
-    /// Affiliation.
-    pub affiliation: Option<String>,
-    /// Levels taught.
-    pub levels: Option<String>,
+/// A page of model rows read through [`Stored`].
+fn unstored<T>(page: Page<Stored<T>>) -> Page<T> {
+    page.map(|s| s.0)
 }
 
-/// An agency row.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct AgencyRecord {
-    /// Code.
-    pub code: String,
-    /// Thai name.
-    pub name_th: String,
-    /// English name.
-    pub name_en: Option<String>,
-    /// Kind word.
-    pub kind: String,
-}
-
-/// An indicator row.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct IndicatorRecord {
-    /// Code.
-    pub code: String,
-    /// Thai name.
-    pub name_th: String,
-    /// English name.
-    pub name_en: Option<String>,
-    /// Unit.
-    pub unit: String,
-    /// `count` or `ratio`.
-    pub kind: String,
-    /// Numerator indicator of a ratio.
-    pub numerator: Option<String>,
-    /// Denominator indicator of a ratio.
-    pub denominator: Option<String>,
-    /// Direction word.
-    pub direction: String,
-    /// Topic.
-    pub topic: Option<String>,
-}
-
-/// A threshold row.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct ThresholdRecord {
-    /// Indicator code.
-    pub indicator: String,
-    /// Level word.
-    pub level: String,
-    /// Warning value.
-    pub warning: Option<f64>,
-    /// Critical value.
-    pub critical: Option<f64>,
-}
-
-/// An observation row with its provenance.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+/// An observation with its provenance.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ObservationRecord {
+    /// The observation as loaded.
+    pub row: ObservationRow,
     /// Connector that loaded it.
     pub connector: String,
-    /// Indicator code.
-    pub indicator: String,
-    /// Area code.
-    pub area_code: String,
-    /// School code, empty for area observations.
-    pub school_code: String,
-    /// Period.
-    pub period: String,
-    /// Canonical breakdown, empty for the total.
-    pub breakdown: String,
-    /// Value.
-    pub value: f64,
     /// Run that last changed the value.
     pub run_id: i64,
     /// Source file.
@@ -126,15 +53,47 @@ pub struct ObservationRecord {
     pub loaded_at: DateTime<Utc>,
 }
 
+impl<'r, R> sqlx::FromRow<'r, R> for ObservationRecord
+where
+    R: sqlx::Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> sqlx::Result<Self> {
+        Ok(ObservationRecord {
+            row: ObservationRow {
+                indicator: row.try_get("indicator")?,
+                area_code: row.try_get("area_code")?,
+                school_code: row.try_get("school_code")?,
+                period: row.try_get("period")?,
+                breakdown: row.try_get("breakdown")?,
+                value: row.try_get("value")?,
+            },
+            connector: row.try_get("connector")?,
+            run_id: row.try_get("run_id")?,
+            source_file: row.try_get("source_file")?,
+            source_sheet: row.try_get("source_sheet")?,
+            source_row: row.try_get("source_row")?,
+            loaded_at: row.try_get("loaded_at")?,
+        })
+    }
+}
+
 impl ObservationRecord {
     /// The row's natural key, which orders observation lists.
     pub fn key(&self) -> ObservationKey {
+        let o = &self.row;
         ObservationKey {
-            indicator: self.indicator.clone(),
-            area_code: self.area_code.clone(),
-            period: self.period.clone(),
-            breakdown: self.breakdown.clone(),
-            school_code: self.school_code.clone(),
+            indicator: o.indicator.clone(),
+            area_code: o.area_code.clone(),
+            period: o.period.clone(),
+            breakdown: o.breakdown.clone(),
+            school_code: o.school_code.clone(),
             connector: self.connector.clone(),
         }
     }
@@ -420,7 +379,7 @@ impl Store {
         filter: &AreaFilter,
         after: Option<String>,
         first: usize,
-    ) -> Result<Page<AreaRecord>> {
+    ) -> Result<Page<AreaRow>> {
         let mut w = Where::default();
         if let Some(level) = &filter.level {
             w.push("level = ?", [Param::from(level)]);
@@ -443,10 +402,11 @@ impl Store {
             "listing areas",
         )
         .await
+        .map(unstored)
     }
 
     /// Areas by code, for batched lookups.
-    pub async fn areas_by_code(&self, codes: &[String]) -> Result<Vec<AreaRecord>> {
+    pub async fn areas_by_code(&self, codes: &[String]) -> Result<Vec<AreaRow>> {
         let filter = AreaFilter {
             codes: Some(codes.to_vec()),
             ..Default::default()
@@ -463,7 +423,7 @@ impl Store {
         filter: &SchoolFilter,
         after: Option<String>,
         first: usize,
-    ) -> Result<Page<SchoolRecord>> {
+    ) -> Result<Page<SchoolRow>> {
         let mut w = Where::default();
         if let Some(area) = &filter.area {
             w.push(
@@ -486,6 +446,7 @@ impl Store {
             "listing schools",
         )
         .await
+        .map(unstored)
     }
 
     /// Agencies, by code.
@@ -494,7 +455,7 @@ impl Store {
         codes: Option<&[String]>,
         after: Option<String>,
         first: usize,
-    ) -> Result<Page<AgencyRecord>> {
+    ) -> Result<Page<Agency>> {
         let mut w = Where::default();
         if let Some(codes) = codes {
             w.push_in("code", codes);
@@ -510,6 +471,7 @@ impl Store {
             "listing agencies",
         )
         .await
+        .map(unstored)
     }
 
     /// Indicators, by code.
@@ -518,7 +480,7 @@ impl Store {
         codes: Option<&[String]>,
         after: Option<String>,
         first: usize,
-    ) -> Result<Page<IndicatorRecord>> {
+    ) -> Result<Page<Indicator>> {
         let mut w = Where::default();
         if let Some(codes) = codes {
             w.push_in("code", codes);
@@ -536,14 +498,17 @@ impl Store {
             "listing indicators",
         )
         .await
+        .map(unstored)
     }
 
     /// Thresholds of the given indicators.
-    pub async fn thresholds(&self, indicators: &[String]) -> Result<Vec<ThresholdRecord>> {
+    pub async fn thresholds(&self, indicators: &[String]) -> Result<Vec<Threshold>> {
         let mut w = Where::default();
         w.push_in("indicator", indicators);
         let sql = format!("SELECT indicator, level, warning, critical FROM thresholds WHERE {} ORDER BY indicator, level", w.sql());
-        self.fetch_all(&sql, w.params, "listing thresholds").await
+        let stored: Vec<Stored<Threshold>> =
+            self.fetch_all(&sql, w.params, "listing thresholds").await?;
+        Ok(stored.into_iter().map(|s| s.0).collect())
     }
 
     /// Observations matching `filter`, in the order of their natural key.

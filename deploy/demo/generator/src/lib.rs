@@ -406,41 +406,73 @@ fn education_office_xlsx() -> Result<(Vec<u8>, usize)> {
     let mut r: u32 = 3;
     for row in &rows {
         let d = &DISTRICTS[row.district];
-        sheet.write_number(r, 0, row.year)?;
-        sheet.write_string(r, 1, d.code)?;
-        sheet.write_string(r, 2, d.name_th)?;
-        sheet.write_string(r, 3, SEXES[row.sex])?;
-        sheet.write_string(r, 4, PEO_INDICATORS[row.indicator])?;
-        sheet.write_number(r, 5, row.value)?;
+        write_cells(
+            sheet,
+            r,
+            &[
+                Number(row.year.into()),
+                Text(d.code),
+                Text(d.name_th),
+                Text(SEXES[row.sex]),
+                Text(PEO_INDICATORS[row.indicator]),
+                Number(row.value.into()),
+            ],
+        )?;
         r += 1;
     }
-    // Deliberately bad rows (see deploy/demo/README.md).
-    // a) the count is text.
-    sheet.write_number(r, 0, 2566)?;
-    sheet.write_string(r, 1, "9001")?;
-    sheet.write_string(r, 2, "เมืองสงขลา")?;
-    sheet.write_string(r, 3, "ชาย")?;
-    sheet.write_string(r, 4, "นักเรียนออกกลางคัน")?;
-    sheet.write_string(r, 5, "ไม่ทราบ")?;
-    r += 1;
-    // b) a district code that does not exist.
-    sheet.write_number(r, 0, 2566)?;
-    sheet.write_string(r, 1, "9099")?;
-    sheet.write_string(r, 2, "อำเภอตัวอย่าง")?;
-    sheet.write_string(r, 3, "หญิง")?;
-    sheet.write_string(r, 4, "นักเรียนทั้งหมด")?;
-    sheet.write_number(r, 5, 1500)?;
-    r += 1;
-    // c) a mistyped academic year.
-    sheet.write_string(r, 0, "25x6")?;
-    sheet.write_string(r, 1, "6501")?;
-    sheet.write_string(r, 2, "เมืองพิษณุโลก")?;
-    sheet.write_string(r, 3, "ชาย")?;
-    sheet.write_string(r, 4, "นักเรียนทั้งหมด")?;
-    sheet.write_number(r, 5, 6100)?;
+    // Deliberately bad rows (see deploy/demo/README.md): a) the count is text, b) a
+    // district code that does not exist, c) a mistyped academic year.
+    let bad = [
+        [
+            Number(2566.0),
+            Text("9001"),
+            Text("เมืองสงขลา"),
+            Text("ชาย"),
+            Text("นักเรียนออกกลางคัน"),
+            Text("ไม่ทราบ"),
+        ],
+        [
+            Number(2566.0),
+            Text("9099"),
+            Text("อำเภอตัวอย่าง"),
+            Text("หญิง"),
+            Text("นักเรียนทั้งหมด"),
+            Number(1500.0),
+        ],
+        [
+            Text("25x6"),
+            Text("6501"),
+            Text("เมืองพิษณุโลก"),
+            Text("ชาย"),
+            Text("นักเรียนทั้งหมด"),
+            Number(6100.0),
+        ],
+    ];
+    for cells in &bad {
+        write_cells(sheet, r, cells)?;
+        r += 1;
+    }
 
     let bytes = workbook.save_to_buffer()?;
     Ok((bytes, rows.len()))
+}
+
+/// A cell of the education office's sheet.
+enum Cell<'a> {
+    Number(f64),
+    Text(&'a str),
+}
+use Cell::{Number, Text};
+
+/// Writes `cells` along row `r` from the first column.
+fn write_cells(sheet: &mut rust_xlsxwriter::Worksheet, r: u32, cells: &[Cell<'_>]) -> Result<()> {
+    for (c, cell) in cells.iter().enumerate() {
+        match cell {
+            Number(n) => sheet.write_number(r, c as u16, *n)?,
+            Text(t) => sheet.write_string(r, c as u16, *t)?,
+        };
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------
