@@ -388,8 +388,18 @@ both_backends!(
             .await
             .expect("runs")
             .items;
-        assert_eq!(runs.iter().filter(|r| r.status == "succeeded").count(), 1);
-        assert_eq!(runs.iter().filter(|r| r.status == "failed").count(), 8);
+        assert_eq!(
+            runs.iter()
+                .filter(|r| r.status.as_str() == "succeeded")
+                .count(),
+            1
+        );
+        assert_eq!(
+            runs.iter()
+                .filter(|r| r.status.as_str() == "failed")
+                .count(),
+            8
+        );
     }
 );
 

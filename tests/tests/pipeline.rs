@@ -210,8 +210,8 @@ both_backends!(
         assert_eq!(
             (
                 runs[0].status.as_str(),
-                runs[0].rows_rejected,
-                runs[0].rows_inserted
+                runs[0].end.counts.rejected,
+                runs[0].end.counts.inserted
             ),
             ("failed", 1, 0)
         );
@@ -484,7 +484,7 @@ both_backends!(
         assert_eq!((refused, succeeded), (1, 1), "{a:?} {b:?}");
         let runs = store.runs(Some("obs"), None, None, 10).await.expect("runs");
         assert!(
-            runs.items.iter().all(|r| r.status != "running"),
+            runs.items.iter().all(|r| r.status.as_str() != "running"),
             "the lease is given up: {:?}",
             runs.items
         );

@@ -329,13 +329,16 @@ both_backends!(
             // Dropped without commit, as when a run fails or the process dies.
         }
         let outcome = RunOutcome {
-            counts: abe_schema::RunCounts {
-                read: 1,
-                rejected: 1,
+            end: abe_store::RunEnd {
+                counts: abe_schema::RunCounts {
+                    read: 1,
+                    rejected: 1,
+                    ..Default::default()
+                },
+                error_code: Some(Code::SourceInvalid),
+                error: Some("boom".into()),
                 ..Default::default()
             },
-            error_code: Some(Code::SourceInvalid),
-            error: Some("boom".into()),
             rejects: vec![Reject::new(
                 SourcePosition {
                     file: "obs.csv".into(),
@@ -365,9 +368,9 @@ both_backends!(
         assert_eq!(
             (
                 run.status.as_str(),
-                run.error_code.as_deref(),
-                run.error.as_deref(),
-                run.rows_rejected
+                run.end.error_code.map(Code::as_str),
+                run.end.error.as_deref(),
+                run.end.counts.rejected
             ),
             ("failed", Some("SOURCE_INVALID"), Some("boom"), 1)
         );
@@ -498,7 +501,7 @@ both_backends!(
             .items
             .remove(0);
         assert_eq!(
-            (run.status.as_str(), run.error_code.as_deref()),
+            (run.status.as_str(), run.end.error_code.map(Code::as_str)),
             ("abandoned", Some("ABANDONED"))
         );
         // The abandoned run's process comes back: it can no longer commit.

@@ -87,16 +87,7 @@ impl Area {
             parent: Some(self.code.clone()),
             ..Default::default()
         };
-        let store = store(ctx)?;
-        paged(
-            first,
-            after,
-            text_cursor,
-            |after, first| store.areas(&filter, after, first),
-            |a| a.code.clone(),
-            |a| Ok(Area::from(a)),
-        )
-        .await
+        areas_page(ctx, filter, first, after).await
     }
 
     /// Schools in this area and the areas below it.
@@ -197,6 +188,24 @@ pub struct SchoolFilterInput {
     pub codes: Option<Vec<String>>,
 }
 
+async fn areas_page(
+    ctx: &Context<'_>,
+    filter: AreaFilter,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Conn<Area>> {
+    let store = store(ctx)?;
+    paged(
+        first,
+        after,
+        text_cursor,
+        |after, first| store.areas(&filter, after, first),
+        |a| a.code.clone(),
+        |a| Ok(Area::from(a)),
+    )
+    .await
+}
+
 async fn schools_page(
     ctx: &Context<'_>,
     filter: SchoolFilter,
@@ -237,16 +246,7 @@ impl AreaQuery {
             parent: filter.parent,
             codes: filter.codes,
         };
-        let store = store(ctx)?;
-        paged(
-            first,
-            after,
-            text_cursor,
-            |after, first| store.areas(&filter, after, first),
-            |a| a.code.clone(),
-            |a| Ok(Area::from(a)),
-        )
-        .await
+        areas_page(ctx, filter, first, after).await
     }
 
     /// One area by code.

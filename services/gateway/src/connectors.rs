@@ -156,12 +156,7 @@ impl Connector {
 
     /// The most recent run.
     async fn latest_run(&self, ctx: &Context<'_>) -> Result<Option<Run>> {
-        ctx.data::<Loaders>()?
-            .latest_runs
-            .load_one(self.name.clone())
-            .await?
-            .map(Run::try_from)
-            .transpose()
+        load_node(&ctx.data::<Loaders>()?.latest_runs, self.name.clone()).await
     }
 
     /// Runs, newest first.
@@ -222,43 +217,31 @@ pub struct Run {
     pub run_id: i64,
 }
 
-impl TryFrom<RunRecord> for Run {
-    type Error = async_graphql::Error;
-    fn try_from(r: RunRecord) -> Result<Self> {
-        let status: abe_schema::RunStatus = r
-            .status
-            .parse()
-            .map_err(|_| corrupt("run status", &r.status))?;
-        // Runs journaled before codes existed are internal failures.
-        let error_code = match (&r.error_code, &r.error) {
-            (Some(code), _) => Some(
-                code.parse::<abe_schema::Code>()
-                    .map_err(|_| corrupt("error code", code))?,
-            ),
-            (None, Some(_)) => Some(abe_schema::Code::Internal),
-            (None, None) => None,
-        };
-        Ok(Run {
+impl From<RunRecord> for Run {
+    fn from(r: RunRecord) -> Self {
+        let figure = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let counts = &r.end.counts;
+        Run {
             id: ID(r.id.to_string()),
             run_id: r.id,
             connector: r.connector,
             trigger: r.trigger,
-            status: status.into(),
+            status: r.status.into(),
             started_at: r.started_at,
             finished_at: r.finished_at,
             counts: RunCounts {
-                read: r.rows_read,
-                inserted: r.rows_inserted,
-                updated: r.rows_updated,
-                unchanged: r.rows_unchanged,
-                deleted: r.rows_deleted,
-                rejected: r.rows_rejected,
+                read: figure(counts.read),
+                inserted: figure(counts.inserted),
+                updated: figure(counts.updated),
+                unchanged: figure(counts.unchanged),
+                deleted: figure(counts.deleted),
+                rejected: figure(counts.rejected),
             },
-            read_ms: r.read_ms,
-            load_ms: r.load_ms,
-            error_code: error_code.map(Into::into),
-            detail: r.error,
-        })
+            read_ms: figure(r.end.read_ms),
+            load_ms: figure(r.end.load_ms),
+            error_code: r.end.error_code.map(Into::into),
+            detail: r.end.error,
+        }
     }
 }
 
@@ -376,7 +359,7 @@ async fn runs_page(
         int_cursor,
         |after, first| store.runs(connector, None, after, first),
         |r| r.id.to_string(),
-        Run::try_from,
+        |r| Ok(Run::from(r)),
     )
     .await
 }
@@ -561,12 +544,7 @@ impl ConnectorQuery {
         let id: i64 = id
             .parse()
             .map_err(|_| Code::BadInput.error("id is not a run id"))?;
-        ctx.data::<Loaders>()?
-            .runs
-            .load_one(id)
-            .await?
-            .map(Run::try_from)
-            .transpose()
+        load_node(&ctx.data::<Loaders>()?.runs, id).await
     }
 }
 

@@ -137,12 +137,7 @@ pub struct Provenance {
 impl Provenance {
     /// The run that last changed the value.
     async fn run(&self, ctx: &Context<'_>) -> Result<Option<Run>> {
-        ctx.data::<Loaders>()?
-            .runs
-            .load_one(self.run_id)
-            .await?
-            .map(Run::try_from)
-            .transpose()
+        load_node(&ctx.data::<Loaders>()?.runs, self.run_id).await
     }
 }
 

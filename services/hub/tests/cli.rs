@@ -317,7 +317,10 @@ fn run_statuses(runtime: &tokio::runtime::Runtime, url: &str, connector: &str) -
             .await
             .expect("runs");
         store.close().await;
-        runs.items.into_iter().map(|r| r.status).collect()
+        runs.items
+            .into_iter()
+            .map(|r| r.status.as_str().to_string())
+            .collect()
     })
 }
 

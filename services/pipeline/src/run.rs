@@ -348,9 +348,9 @@ impl Pipeline {
                 let report = RunReport {
                     connector: def.name.clone(),
                     run_id,
-                    counts: outcome.counts,
-                    read_ms: outcome.read_ms,
-                    load_ms: outcome.load_ms,
+                    counts: outcome.end.counts,
+                    read_ms: outcome.end.read_ms,
+                    load_ms: outcome.end.load_ms,
                 };
                 RunSucceeded(&report).emit();
                 return Ok(report);
@@ -372,12 +372,12 @@ impl Pipeline {
             Code::Cancelled => RunStatus::Cancelled,
             _ => RunStatus::Failed,
         };
-        outcome.error_code = Some(cause.error_code());
-        outcome.error = Some(cause.to_string());
+        outcome.end.error_code = Some(cause.error_code());
+        outcome.end.error = Some(cause.to_string());
         // Nothing of a failed run was loaded: only what was read stands.
-        outcome.counts = RunCounts {
-            read: outcome.counts.read,
-            rejected: outcome.counts.rejected,
+        outcome.end.counts = RunCounts {
+            read: outcome.end.counts.read,
+            rejected: outcome.end.counts.rejected,
             ..RunCounts::default()
         };
         self.store
@@ -487,14 +487,14 @@ impl Pipeline {
             Ok(read) => (read, None),
             Err((error, partial)) => (partial, Some(error)),
         };
-        outcome.counts.read = summary.summary.read;
-        outcome.counts.rejected = summary.summary.rejected;
+        outcome.end.counts.read = summary.summary.read;
+        outcome.end.counts.rejected = summary.summary.rejected;
         if summary.summary.cursor.is_some() {
             outcome.cursor = summary.summary.cursor.clone();
         }
         outcome.rejects = summary.rejects;
         outcome.sources = summary.summary.sources;
-        outcome.read_ms = started.elapsed().as_millis() as u64;
+        outcome.end.read_ms = started.elapsed().as_millis() as u64;
         // A staging error stops the reader too; report the cause, not the symptom.
         if let Some(e) = stage_error {
             return Err(e.into());
@@ -503,7 +503,7 @@ impl Pipeline {
             return Err(e.into_failure());
         }
         if let Some(limit) = def.max_reject_share {
-            let RunCounts { read, rejected, .. } = outcome.counts;
+            let RunCounts { read, rejected, .. } = outcome.end.counts;
             if read > 0 && rejected as f64 > limit * read as f64 {
                 return Err(RunFailure::TooManyRejects {
                     rejected,
@@ -516,7 +516,7 @@ impl Pipeline {
         if full_refresh && staged_rows == 0 && !def.allow_empty {
             // An emptied export or a header-only file is far likelier than a province
             // whose data vanished; replacing everything with nothing needs consent.
-            let RunCounts { read, rejected, .. } = outcome.counts;
+            let RunCounts { read, rejected, .. } = outcome.end.counts;
             return Err(RunFailure::EmptySource { read, rejected });
         }
         if cancel.is_cancelled() {
@@ -524,11 +524,11 @@ impl Pipeline {
         }
         let load_started = Instant::now();
         let counts = load.merge(full_refresh).await?;
-        outcome.counts.inserted = counts.inserted;
-        outcome.counts.updated = counts.updated;
-        outcome.counts.unchanged = counts.unchanged;
-        outcome.counts.deleted = counts.deleted;
-        outcome.load_ms = load_started.elapsed().as_millis() as u64;
+        outcome.end.counts.inserted = counts.inserted;
+        outcome.end.counts.updated = counts.updated;
+        outcome.end.counts.unchanged = counts.unchanged;
+        outcome.end.counts.deleted = counts.deleted;
+        outcome.end.load_ms = load_started.elapsed().as_millis() as u64;
         load.commit_run(lease, outcome, Utc::now()).await?;
         Ok(())
     }

@@ -25,9 +25,9 @@ pub struct ConnectorSpec {
     pub config: String,
 }
 
-/// How a run ended, written to its journal row.
-#[derive(Debug, Clone, Default)]
-pub struct RunOutcome {
+/// What a run did and how it ended, as its journal row keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunEnd {
     /// Row counts; `rejected` counts every reject, though only the first
     /// [`MAX_STORED_REJECTS`] are kept.
     pub counts: RunCounts,
@@ -35,16 +35,23 @@ pub struct RunOutcome {
     pub read_ms: u64,
     /// Milliseconds spent loading and committing.
     pub load_ms: u64,
-    /// Why the run failed: its code in the closed list.
+    /// Why the run did not succeed: its code in the closed list.
     pub error_code: Option<Code>,
-    /// Why the run failed, in full (for the log, admins and the CLI; the public sees
-    /// the code's message).
+    /// Why the run did not succeed, in full (for the log, admins and the CLI; the
+    /// public sees the code's message).
     pub error: Option<String>,
+}
+
+/// How a run ended, written to its journal row.
+#[derive(Debug, Clone, Default)]
+pub struct RunOutcome {
+    /// Its figures and error.
+    pub end: RunEnd,
     /// For incremental connectors: where the next run resumes.
     pub cursor: Option<String>,
     /// Rejects to keep.
     pub rejects: Vec<Reject>,
-    /// The files (and sheets) the run's rows came from; a [`StagedRow`](crate::StagedRow)'s
+    /// The files (and sheets) the run's rows came from; a [`Staged`](crate::Staged) row's
     /// source number is a position in this list.
     pub sources: Vec<RunSource>,
 }
@@ -443,17 +450,17 @@ async fn write_outcome(
             params![
                 status.as_str(),
                 now,
-                as_i64(o.counts.read),
-                as_i64(o.counts.inserted),
-                as_i64(o.counts.updated),
-                as_i64(o.counts.unchanged),
-                as_i64(o.counts.deleted),
-                as_i64(o.counts.rejected),
-                as_i64(o.read_ms),
-                as_i64(o.load_ms),
-                o.error.clone(),
+                as_i64(o.end.counts.read),
+                as_i64(o.end.counts.inserted),
+                as_i64(o.end.counts.updated),
+                as_i64(o.end.counts.unchanged),
+                as_i64(o.end.counts.deleted),
+                as_i64(o.end.counts.rejected),
+                as_i64(o.end.read_ms),
+                as_i64(o.end.load_ms),
+                o.end.error.clone(),
                 o.cursor.clone(),
-                o.error_code.map(Code::as_str),
+                o.end.error_code.map(Code::as_str),
                 run_id,
                 RunStatus::Running.as_str(),
                 run.owner

@@ -10,7 +10,7 @@ mod queries;
 mod stored;
 
 pub use catalog::{
-    ConnectorSpec, OpenRun, RunLease, RunOutcome, RunRequest, RunSource, MAX_STORED_REJECTS,
+    ConnectorSpec, OpenRun, RunEnd, RunLease, RunOutcome, RunRequest, RunSource, MAX_STORED_REJECTS,
 };
 pub use load::{Load, LoadCounts, Staged};
 pub use params::Param;

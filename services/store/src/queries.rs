@@ -3,8 +3,11 @@
 
 use crate::params::AnyRow;
 use crate::stored::Stored;
+use crate::RunEnd;
 use crate::{Param, Result, Store};
-use abe_schema::{Agency, AreaRow, Indicator, ObservationRow, SchoolRow, Threshold};
+use abe_schema::{
+    Agency, AreaRow, Code, Indicator, ObservationRow, RunCounts, RunStatus, SchoolRow, Threshold,
+};
 use chrono::{DateTime, Utc};
 
 /// One page of a list, with what Relay connections need.
@@ -173,7 +176,7 @@ pub struct ConnectorRecord {
 }
 
 /// A run journal row.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunRecord {
     /// Run id.
     pub id: i64,
@@ -181,32 +184,63 @@ pub struct RunRecord {
     pub connector: String,
     /// What started it: `schedule`, `startup`, `manual`.
     pub trigger: String,
-    /// Status word.
-    pub status: String,
+    /// State.
+    pub status: RunStatus,
     /// Start.
     pub started_at: DateTime<Utc>,
     /// End, once ended.
     pub finished_at: Option<DateTime<Utc>>,
-    /// Rows read.
-    pub rows_read: i64,
-    /// Rows inserted.
-    pub rows_inserted: i64,
-    /// Rows updated.
-    pub rows_updated: i64,
-    /// Rows unchanged.
-    pub rows_unchanged: i64,
-    /// Rows deleted.
-    pub rows_deleted: i64,
-    /// Rows rejected.
-    pub rows_rejected: i64,
-    /// Milliseconds reading and mapping.
-    pub read_ms: i64,
-    /// Milliseconds loading.
-    pub load_ms: i64,
-    /// Code of a run that did not succeed, in the closed list.
-    pub error_code: Option<String>,
-    /// Why a run did not succeed, in full.
-    pub error: Option<String>,
+    /// What it did and how it ended (all zero while it runs).
+    pub end: RunEnd,
+}
+
+impl<'r, R> sqlx::FromRow<'r, R> for RunRecord
+where
+    R: sqlx::Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<DateTime<Utc>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> sqlx::Result<Self> {
+        let count = |column: &'r str| -> sqlx::Result<u64> {
+            Ok(u64::try_from(row.try_get::<i64, _>(column)?).unwrap_or_default())
+        };
+        let error_code: Option<String> = row.try_get("error_code")?;
+        let error: Option<String> = row.try_get("error")?;
+        let error_code = match error_code {
+            Some(code) => Some(code.parse().map_err(|e| sqlx::Error::ColumnDecode {
+                index: "error_code".into(),
+                source: Box::new(e),
+            })?),
+            // Runs journaled before codes existed are internal failures.
+            None => error.as_ref().map(|_| Code::Internal),
+        };
+        Ok(RunRecord {
+            id: row.try_get("id")?,
+            connector: row.try_get("connector")?,
+            trigger: row.try_get("trigger")?,
+            status: crate::stored::word(row, "status")?,
+            started_at: row.try_get("started_at")?,
+            finished_at: row.try_get("finished_at")?,
+            end: RunEnd {
+                counts: RunCounts {
+                    read: count("rows_read")?,
+                    inserted: count("rows_inserted")?,
+                    updated: count("rows_updated")?,
+                    unchanged: count("rows_unchanged")?,
+                    deleted: count("rows_deleted")?,
+                    rejected: count("rows_rejected")?,
+                },
+                read_ms: count("read_ms")?,
+                load_ms: count("load_ms")?,
+                error_code,
+                error,
+            },
+        })
+    }
 }
 
 /// A stored reject.

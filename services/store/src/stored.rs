@@ -10,7 +10,7 @@ use sqlx::{ColumnIndex, Decode, FromRow, Row, Type};
 pub(crate) struct Stored<T>(pub T);
 
 /// Reads a column of `row` that holds a word of a closed vocabulary.
-fn word<'r, R, T>(row: &'r R, column: &'r str) -> sqlx::Result<T>
+pub(crate) fn word<'r, R, T>(row: &'r R, column: &'r str) -> sqlx::Result<T>
 where
     R: Row,
     &'r str: ColumnIndex<R>,
