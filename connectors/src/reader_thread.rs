@@ -11,18 +11,18 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 const IN_FLIGHT: usize = 4;
 
 /// What a reader thread sends: its messages, then how it ended.
-enum Envelope<M> {
+enum Envelope<M, E> {
     Message(M),
-    Failed(String),
+    Failed(E),
     Done,
 }
 
 /// The reader thread's side: sends messages while the run listens.
-pub(crate) struct Feed<M> {
-    sender: SyncSender<Envelope<M>>,
+pub(crate) struct Feed<M, E = String> {
+    sender: SyncSender<Envelope<M, E>>,
 }
 
-impl<M> Feed<M> {
+impl<M, E> Feed<M, E> {
     /// Sends a message; `false` when the run no longer listens, and the reader should
     /// stop.
     pub(crate) fn send(&self, message: M) -> bool {
@@ -31,29 +31,29 @@ impl<M> Feed<M> {
 }
 
 /// What the run receives next from a reader thread.
-pub(crate) enum Next<M> {
+pub(crate) enum Next<M, E = String> {
     /// A message.
     Message(M),
     /// The reader failed, and why.
-    Failed(String),
+    Failed(E),
     /// Every message was sent.
     Done,
 }
 
-/// The run's side of a reader thread.
-pub(crate) struct ReaderThread<M> {
-    receiver: Receiver<Envelope<M>>,
+/// The run's side of a reader thread; `E` says why a reader failed.
+pub(crate) struct ReaderThread<M, E = String> {
+    receiver: Receiver<Envelope<M, E>>,
     /// Said when the thread died without a word (a panic caught too late, say).
     crashed: &'static str,
 }
 
-impl<M: Send + 'static> ReaderThread<M> {
+impl<M: Send + 'static, E: From<&'static str> + Send + 'static> ReaderThread<M, E> {
     /// Starts `body` on a thread named `name`. Its `Err` is sent as the failure, a panic
     /// as `crashed`.
     pub(crate) fn spawn(
         name: &str,
         crashed: &'static str,
-        body: impl FnOnce(&Feed<M>) -> Result<(), String> + Send + 'static,
+        body: impl FnOnce(&Feed<M, E>) -> Result<(), E> + Send + 'static,
     ) -> std::io::Result<Self> {
         let (sender, receiver) = sync_channel(IN_FLIGHT);
         std::thread::Builder::new()
@@ -72,7 +72,7 @@ impl<M: Send + 'static> ReaderThread<M> {
     }
 
     /// Waits for the next message.
-    pub(crate) fn next(&self) -> Next<M> {
+    pub(crate) fn next(&self) -> Next<M, E> {
         match self.receiver.recv() {
             Ok(Envelope::Message(message)) => Next::Message(message),
             Ok(Envelope::Failed(reason)) => Next::Failed(reason),

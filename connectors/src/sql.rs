@@ -134,7 +134,7 @@ impl SqlConfig {
                     return Err(SourceError::Config(format!(
                         "the sql url of {} holds a password; put the URL in an environment \
                          variable and name it in url_env",
-                        label_of(url)
+                        redact::url(url)
                     )));
                 }
                 url.clone()
@@ -150,7 +150,8 @@ impl SqlConfig {
                 ))
             }
         };
-        let label = label_of(&url);
+        // Positions and errors name the database as every URL is shown: no password.
+        let label = redact::url(&url);
         Ok((url, label))
     }
 
@@ -179,14 +180,14 @@ impl SqlConfig {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .map_err(|e| format!("cannot start: {e}"))?
+                .map_err(|e| SqlFailure::Query(format!("cannot start: {e}")))?
                 .block_on(request.read(feed))
         })
         .map_err(|source| SourceError::Io {
             path: label.clone(),
             source,
         })?;
-        let failed = |reason: String| source_failure(&label, reason);
+        let failed = |failure: SqlFailure| source_failure(&label, failure);
         let header = match reader.next() {
             Next::Message(Message::Columns(names)) => Arc::new(Header::new(names)),
             Next::Failed(reason) => return Err(failed(reason)),
@@ -248,26 +249,43 @@ impl Source for SqlConfig {
     }
 }
 
-/// A failure of the reader as a source error: a database that cannot be reached is
-/// unreadable, anything else (a bad query, a column that is not text) is a source that
-/// is not what the connector expects.
-fn source_failure(label: &str, reason: String) -> SourceError {
-    if reason.starts_with(CANNOT_CONNECT) {
-        SourceError::Io {
-            path: label.to_string(),
-            source: std::io::Error::other(reason),
-        }
-    } else {
-        SourceError::Format {
-            path: label.to_string(),
-            format: "SQL source",
-            reason,
-        }
+/// Why the reader stopped.
+#[derive(Debug)]
+enum SqlFailure {
+    /// The database cannot be reached.
+    Unreachable(String),
+    /// The query cannot run or its rows cannot be read.
+    Query(String),
+}
+
+impl From<&'static str> for SqlFailure {
+    fn from(reason: &'static str) -> Self {
+        SqlFailure::Query(reason.into())
     }
 }
 
-/// How a reader's message about an unreachable database starts.
-const CANNOT_CONNECT: &str = "cannot connect";
+impl From<String> for SqlFailure {
+    fn from(reason: String) -> Self {
+        SqlFailure::Query(reason)
+    }
+}
+
+/// A failure of the reader as a source error: a database that cannot be reached is
+/// unreadable, anything else (a bad query, a column that is not text) is a source that
+/// is not what the connector expects.
+fn source_failure(label: &str, failure: SqlFailure) -> SourceError {
+    match failure {
+        SqlFailure::Unreachable(reason) => SourceError::Io {
+            path: label.to_string(),
+            source: std::io::Error::other(format!("cannot connect: {reason}")),
+        },
+        SqlFailure::Query(reason) => SourceError::Format {
+            path: label.to_string(),
+            format: "SQL source",
+            reason,
+        },
+    }
+}
 
 fn has_password(url: &str) -> bool {
     match reqwest::Url::parse(url) {
@@ -275,24 +293,6 @@ fn has_password(url: &str) -> bool {
             parsed.password().is_some() || parsed.query_pairs().any(|(k, _)| k == "password")
         }
         Err(_) => false,
-    }
-}
-
-/// `scheme://host:port/database` (or the SQLite path): no user, password or options.
-fn label_of(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(parsed) if parsed.scheme() == "sqlite" => {
-            let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-            format!("sqlite://{}", rest.split('?').next().unwrap_or(rest))
-        }
-        Ok(parsed) => format!(
-            "{}://{}{}{}",
-            parsed.scheme(),
-            parsed.host_str().unwrap_or(""),
-            parsed.port().map(|p| format!(":{p}")).unwrap_or_default(),
-            parsed.path()
-        ),
-        Err(_) => "the sql source's url".to_string(),
     }
 }
 
@@ -317,8 +317,8 @@ struct Request {
 }
 
 impl Request {
-    async fn read(self, feed: &Feed<Message>) -> Result<(), String> {
-        let connect_error = |e: sqlx::Error| format!("{CANNOT_CONNECT}: {}", plain(&e));
+    async fn read(self, feed: &Feed<Message, SqlFailure>) -> Result<(), SqlFailure> {
+        let connect_error = |e: sqlx::Error| SqlFailure::Unreachable(plain(&e));
         // One body per engine, as sqlx's connections and queries are typed by engine;
         // `$bind` binds the cursor, in text or (SQLite) in the column's own type.
         macro_rules! query_with {
@@ -387,19 +387,22 @@ impl Request {
     async fn connect<C>(
         &self,
         connecting: impl std::future::Future<Output = Result<C, sqlx::Error>>,
-    ) -> Result<C, String> {
+    ) -> Result<C, SqlFailure> {
         match tokio::time::timeout(self.connect_timeout, connecting).await {
             Ok(Ok(conn)) => Ok(conn),
-            Ok(Err(e)) => Err(format!("{CANNOT_CONNECT}: {}", plain(&e))),
-            Err(_) => Err(format!(
-                "{CANNOT_CONNECT}: no answer within {} s",
+            Ok(Err(e)) => Err(SqlFailure::Unreachable(plain(&e))),
+            Err(_) => Err(SqlFailure::Unreachable(format!(
+                "no answer within {} s",
                 self.connect_timeout.as_secs()
-            )),
+            ))),
         }
     }
 
     /// The query's column names and database type names, from preparing it.
-    async fn describe<'c, C>(&self, conn: &'c mut C) -> Result<(Vec<String>, Vec<String>), String>
+    async fn describe<'c, C>(
+        &self,
+        conn: &'c mut C,
+    ) -> Result<(Vec<String>, Vec<String>), SqlFailure>
     where
         &'c mut C: Executor<'c>,
     {
@@ -420,7 +423,8 @@ impl Request {
             if columns[..i].contains(name) {
                 return Err(format!(
                     "the query returns two columns named \"{name}\"; give them distinct names with AS"
-                ));
+                )
+                .into());
             }
         }
         let types = statement
@@ -470,8 +474,8 @@ impl Request {
         &self,
         columns: Vec<String>,
         mut rows: futures::stream::BoxStream<'q, Result<DB::Row, sqlx::Error>>,
-        feed: &Feed<Message>,
-    ) -> Result<(), String>
+        feed: &Feed<Message, SqlFailure>,
+    ) -> Result<(), SqlFailure>
     where
         for<'r> Option<String>: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
         usize: sqlx::ColumnIndex<DB::Row>,
@@ -532,7 +536,7 @@ fn plain(error: &sqlx::Error) -> String {
 
 /// The run's side: rows into records.
 struct SqlRecords {
-    reader: ReaderThread<Message>,
+    reader: ReaderThread<Message, SqlFailure>,
     label: String,
     header: Arc<Header>,
     row: u64,
@@ -552,7 +556,7 @@ impl Iterator for SqlRecords {
             if self.finished {
                 return None;
             }
-            let failed = |reason: String| source_failure(&self.label, reason);
+            let failed = |failure: SqlFailure| source_failure(&self.label, failure);
             match self.reader.next() {
                 Next::Message(Message::Rows(rows)) => self.pending = rows.into_iter(),
                 Next::Done => self.finished = true,
@@ -607,19 +611,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn labels_never_carry_credentials() {
-        assert_eq!(
-            label_of("postgres://reader:s3cret@db.example:5433/lao?sslmode=require"),
-            "postgres://db.example:5433/lao"
-        );
-        assert_eq!(
-            label_of("mysql://root@127.0.0.1/test"),
-            "mysql://127.0.0.1/test"
-        );
-        assert_eq!(
-            label_of("sqlite://data/school.db?mode=ro"),
-            "sqlite://data/school.db"
-        );
+    fn passwords_are_found_in_user_info_and_options() {
         assert!(has_password("mysql://u:p@h/db"));
         assert!(has_password("postgres://u@h/db?password=p"));
         assert!(!has_password("postgres://u@h/db"));

@@ -273,7 +273,7 @@ async fn check(engine: Engine) {
     // Errors name the source, never its credentials.
     let label_host = match engine {
         Engine::Sqlite => "sqlite://",
-        Engine::Postgres | Engine::MySql => "://127.0.0.1",
+        Engine::Postgres | Engine::MySql => "@127.0.0.1",
     };
     for (config, field, expected) in [
         (
@@ -335,7 +335,7 @@ async fn unreachable_databases_and_passwords_in_urls_are_clear_errors() {
         ),
         (
             SqlConfig::new("postgres://reader@127.0.0.1:1/lao", "SELECT 1"),
-            "cannot read postgres://127.0.0.1:1/lao: cannot connect",
+            "cannot read postgres://reader@127.0.0.1:1/lao: cannot connect",
         ),
         (
             SqlConfig::new("mysql://reader:hunter2@127.0.0.1:1/lao", "SELECT 1"),

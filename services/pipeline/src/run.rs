@@ -154,6 +154,9 @@ pub enum RunError {
     /// Another replica already took this scheduled tick.
     #[error("another hub already took this tick of {0}")]
     TickTaken(String),
+    /// The hub is stopping and starts no more runs.
+    #[error("the hub is stopping; run of {0} not started")]
+    Stopping(String),
     /// The run failed and was rolled back (it is journaled as failed or cancelled).
     #[error("run {run_id} of {connector} failed: {cause}")]
     Failed {
@@ -173,6 +176,7 @@ impl ErrorCode for RunError {
     fn error_code(&self) -> Code {
         match self {
             RunError::AlreadyRunning { .. } | RunError::TickTaken(_) => Code::AlreadyRunning,
+            RunError::Stopping(_) => Code::Cancelled,
             RunError::Failed { cause, .. } => cause.error_code(),
             RunError::Store(e) => e.error_code(),
         }
@@ -194,6 +198,8 @@ pub struct Pipeline {
     sqlite_writer: Arc<tokio::sync::Mutex<()>>,
     /// The runs of this process in progress, to stop them when it shuts down.
     active: Arc<std::sync::Mutex<HashMap<i64, Cancel>>>,
+    /// Set when the process stops: no run starts after.
+    stopping: Arc<AtomicBool>,
 }
 
 /// Forgets a run of [`Pipeline::active`] when it ends, however it ends.
@@ -235,13 +241,15 @@ impl Pipeline {
             lease: DEFAULT_LEASE,
             sqlite_writer: Arc::default(),
             active: Arc::default(),
+            stopping: Arc::default(),
         }
     }
 
-    /// Asks every run of this process to stop and waits, up to `wait`, until each has
-    /// rolled back and been journaled as cancelled. Runs still going after that are
-    /// left to their lease.
+    /// Starts no more runs, asks every run of this process to stop and waits, up to
+    /// `wait`, until each has rolled back and been journaled as cancelled. Runs still
+    /// going after that are left to their lease.
     pub async fn stop_runs(&self, wait: Duration) {
+        self.stopping.store(true, Ordering::SeqCst);
         let running: Vec<Cancel> = match self.active.lock() {
             Ok(active) => active.values().cloned().collect(),
             Err(_) => return,
@@ -292,6 +300,9 @@ impl Pipeline {
         def: &ConnectorDef,
         options: RunOptions,
     ) -> Result<RunReport, RunError> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err(RunError::Stopping(def.name.clone()));
+        }
         let trigger = options.trigger.as_str();
         let request = RunRequest {
             connector: &def.name,

@@ -194,6 +194,7 @@ async fn run_logged(pipeline: &Pipeline, def: &ConnectorDef, options: RunOptions
         Err(RunError::TickTaken(_)) => {
             tracing::debug!(connector = %def.name, "another hub runs this tick")
         }
+        Err(RunError::Stopping(_)) => {}
         Err(e) => tracing::error!(connector = %def.name, error = %e, "run could not be journaled"),
     }
 }

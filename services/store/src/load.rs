@@ -621,31 +621,44 @@ fn is_duplicate(error: &sqlx::Error) -> bool {
 }
 
 /// Writes a staged row's values and provenance in PostgreSQL's COPY text format,
-/// tab-separated, without a line end.
+/// tab-separated, without a line end. Numbers are written into the buffer, not through
+/// a string of their own: this runs once per value of a national file.
 fn write_copy_row<R: TargetRow>(out: &mut String, staged: &Staged<R>) {
+    use std::fmt::Write;
     for i in 0..R::DESC.columns.len() {
         write_copy_value(out, staged.row.value(i));
         out.push('\t');
     }
-    out.push_str(&staged.source.to_string());
+    // Writing into a String cannot fail.
+    let _ = write!(out, "{}", staged.source);
     out.push('\t');
     match staged.source_row {
-        Some(row) => out.push_str(&row.to_string()),
+        Some(row) => {
+            let _ = write!(out, "{row}");
+        }
         None => out.push_str("\\N"),
     }
 }
 
 /// Writes one value in PostgreSQL's COPY text format.
 fn write_copy_value(out: &mut String, value: Value<'_>) {
+    use std::fmt::Write;
     match value {
         Value::Text(Some(text)) => write_copy_text(out, text),
         // `{:?}` writes the shortest text that reads back as the same number.
-        Value::Real(Some(number)) => out.push_str(&format!("{number:?}")),
+        Value::Real(Some(number)) => {
+            let _ = write!(out, "{number:?}");
+        }
         Value::Text(None) | Value::Real(None) => out.push_str("\\N"),
     }
 }
 
 fn write_copy_text(out: &mut String, text: &str) {
+    // Codes and names almost never hold a character COPY escapes: copy them whole.
+    if !text.contains(['\\', '\t', '\n', '\r']) {
+        out.push_str(text);
+        return;
+    }
     for c in text.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
