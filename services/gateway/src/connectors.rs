@@ -117,17 +117,20 @@ pub struct Connector {
 impl TryFrom<ConnectorRecord> for Connector {
     type Error = async_graphql::Error;
     fn try_from(r: ConnectorRecord) -> Result<Self> {
-        let target: abe_schema::Target =
-            r.target.parse().map_err(|_| corrupt("target", &r.target))?;
+        let spec = r.spec;
+        let target: abe_schema::Target = spec
+            .target
+            .parse()
+            .map_err(|_| corrupt("target", &spec.target))?;
         Ok(Connector {
-            name: r.name,
-            kind: r.kind,
+            name: spec.name,
+            kind: spec.kind,
             target: target.into(),
-            schedule: r.schedule,
+            schedule: spec.schedule,
             provisioned: r.provisioned,
             updated_at: r.updated_at,
-            config: r.config,
-            agency_code: r.agency,
+            config: spec.config,
+            agency_code: spec.agency,
         })
     }
 }
@@ -439,7 +442,7 @@ impl ConnectorQuery {
             after,
             text_cursor,
             |after, first| store.connectors(None, after, first),
-            |c| c.name.clone(),
+            |c| c.spec.name.clone(),
             Connector::try_from,
         )
         .await

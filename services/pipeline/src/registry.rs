@@ -203,7 +203,7 @@ impl Registry {
             .items
             .into_iter()
             .find(|r| !r.provisioned)
-            .map(|r| self.read_saved(&r.name, &r.config))
+            .map(|r| self.read_saved(&r.spec.name, &r.spec.config))
             .transpose()
     }
 
@@ -213,12 +213,12 @@ impl Registry {
         let mut defs: Vec<ConnectorDef> = self.provisioned.values().cloned().collect();
         defs.sort_by(|a, b| a.name.cmp(&b.name));
         for record in self.store.saved_connectors().await? {
-            if self.is_provisioned(&record.name) {
+            if self.is_provisioned(&record.spec.name) {
                 continue;
             }
-            match self.read_saved(&record.name, &record.config) {
+            match self.read_saved(&record.spec.name, &record.spec.config) {
                 Ok(def) => defs.push(def),
-                Err(e) => tracing::error!(connector = %record.name, error = %e,
+                Err(e) => tracing::error!(connector = %record.spec.name, error = %e,
                     "a saved connector cannot be read; it is not scheduled"),
             }
         }

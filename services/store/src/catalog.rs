@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use std::time::Duration;
 
 /// A connector as the store keeps it; `config` is the source and mapping as JSON.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ConnectorSpec {
     /// Unique name.
     pub name: String,

@@ -154,21 +154,12 @@ const RUN_COLUMNS: &str = "id, connector, trigger, status, started_at, finished_
 pub(crate) const CONNECTOR_COLUMNS: &str =
     "name, agency, kind, target, schedule, config, provisioned, updated_at";
 
-/// A connector row.
+/// A connector row: its definition, and how it came to be.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ConnectorRecord {
-    /// Name.
-    pub name: String,
-    /// Owning agency.
-    pub agency: Option<String>,
-    /// Source kind.
-    pub kind: String,
-    /// Target word.
-    pub target: String,
-    /// Cron schedule.
-    pub schedule: Option<String>,
-    /// Source and mapping config as JSON.
-    pub config: String,
+    /// The definition as stored.
+    #[sqlx(flatten)]
+    pub spec: crate::ConnectorSpec,
     /// Declared in the config file (read-only through the API).
     pub provisioned: bool,
     /// Last change.
