@@ -201,6 +201,42 @@ async fn a_fragment_bomb_is_refused_before_it_runs_and_the_hub_stays_responsive(
     .await;
     assert_eq!((status, code(&answer)), (200, "TOO_COMPLEX"), "{answer}");
     assert!(answer.get("data").is_none(), "{answer}");
+    // A bomb in an operation that is not the one run is refused all the same.
+    let hidden =
+        format!("query Small {{ __typename }} {query}").replacen("query {", "query Big {", 1);
+    let (status, _, answer) = post(
+        &app,
+        "application/json",
+        "application/json",
+        &json!({ "query": hidden, "operationName": "Small" }).to_string(),
+    )
+    .await;
+    assert_eq!((status, code(&answer)), (200, "TOO_COMPLEX"), "{answer}");
+    // Lists nested in lists weigh the rows they may return: a thousand areas each with a
+    // thousand schools is refused, a page of each is answered.
+    let nested = |first: u32| {
+        format!(
+            "{{ areas(first: {first}) {{ edges {{ node {{ code schools(first: {first}) \
+             {{ edges {{ node {{ code nameTh }} }} }} }} }} }} }}"
+        )
+    };
+    let (status, _, answer) = post(
+        &app,
+        "application/json",
+        "application/json",
+        &json!({ "query": nested(1000) }).to_string(),
+    )
+    .await;
+    assert_eq!((status, code(&answer)), (200, "TOO_COMPLEX"), "{answer}");
+    let (status, _, answer) = post(
+        &app,
+        "application/json",
+        "application/json",
+        &json!({ "query": nested(20) }).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.get("errors").is_none(), "{answer}");
     app.stop().await.expect("stops");
 }
 

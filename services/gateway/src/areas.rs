@@ -77,6 +77,7 @@ impl Area {
     }
 
     /// The areas directly below this one.
+    #[graphql(complexity = "crate::connection::page_complexity(first, child_complexity)")]
     async fn children(
         &self,
         ctx: &Context<'_>,
@@ -91,6 +92,7 @@ impl Area {
     }
 
     /// Schools in this area and the areas below it.
+    #[graphql(complexity = "crate::connection::page_complexity(first, child_complexity)")]
     async fn schools(
         &self,
         ctx: &Context<'_>,
@@ -231,6 +233,7 @@ pub struct AreaQuery;
 #[Object]
 impl AreaQuery {
     /// Areas, by code.
+    #[graphql(complexity = "crate::connection::page_complexity(first, child_complexity)")]
     async fn areas(
         &self,
         ctx: &Context<'_>,
@@ -255,6 +258,7 @@ impl AreaQuery {
     }
 
     /// Schools, by code.
+    #[graphql(complexity = "crate::connection::page_complexity(first, child_complexity)")]
     async fn schools(
         &self,
         ctx: &Context<'_>,
@@ -276,6 +280,7 @@ impl AreaQuery {
     }
 
     /// Agencies, by code.
+    #[graphql(complexity = "crate::connection::page_complexity(first, child_complexity)")]
     async fn agencies(
         &self,
         ctx: &Context<'_>,

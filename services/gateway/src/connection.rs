@@ -19,6 +19,15 @@ pub struct TotalCount {
 /// The connection type of every list.
 pub type Conn<N> = Connection<String, N, TotalCount, EmptyFields>;
 
+/// The complexity of a list field: its fields count once for each item it may return,
+/// so a list nested in a list is weighed as the rows it can produce.
+pub fn page_complexity(first: Option<i32>, child_complexity: usize) -> usize {
+    let items = first
+        .unwrap_or(DEFAULT_PAGE)
+        .clamp(0, abe_store::MAX_PAGE as i32) as usize;
+    items.max(1).saturating_mul(child_complexity)
+}
+
 /// Checked `first` and `after` of a forward page.
 pub struct PageArgs<A> {
     /// Items wanted.

@@ -163,6 +163,7 @@ impl Connector {
     }
 
     /// Runs, newest first.
+    #[graphql(complexity = "crate::connection::page_complexity(first, child_complexity)")]
     async fn runs(
         &self,
         ctx: &Context<'_>,
@@ -275,6 +276,7 @@ impl Run {
     }
 
     /// Rows refused by this run, in source order, with their positions.
+    #[graphql(complexity = "crate::connection::page_complexity(first, child_complexity)")]
     async fn rejects(
         &self,
         ctx: &Context<'_>,
@@ -430,6 +432,7 @@ pub struct ConnectorQuery;
 #[Object]
 impl ConnectorQuery {
     /// Connectors, by name.
+    #[graphql(complexity = "crate::connection::page_complexity(first, child_complexity)")]
     async fn connectors(
         &self,
         ctx: &Context<'_>,
@@ -462,6 +465,7 @@ impl ConnectorQuery {
     }
 
     /// Runs of all connectors (or of one), newest first.
+    #[graphql(complexity = "crate::connection::page_complexity(first, child_complexity)")]
     async fn runs(
         &self,
         ctx: &Context<'_>,
@@ -478,6 +482,7 @@ impl ConnectorQuery {
     /// saving it. Needs the admin token: a preview reads the source with its secrets and
     /// shows raw values. One preview per request; it reads for 20 s at most and stops
     /// when the request ends.
+    #[graphql(complexity = "crate::connection::page_complexity(Some(rows), child_complexity)")]
     async fn preview(
         &self,
         ctx: &Context<'_>,

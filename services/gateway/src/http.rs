@@ -330,7 +330,9 @@ async fn execute(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return refused;
     }
-    if let Err(problem) = limits::check(document, &operation.node.selection_set.node) {
+    // Validation walks every operation and fragment of the document, not only the one
+    // that runs: all of them are measured.
+    if let Err(problem) = limits::check_document(document) {
         return before_execution(media, Code::TooComplex, problem);
     }
     let token = bearer_token(headers);

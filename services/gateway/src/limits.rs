@@ -15,8 +15,11 @@ use std::sync::Arc;
 pub const MAX_DEPTH: usize = 16;
 /// Most fields a query may select once its fragments are expanded.
 pub const MAX_FIELDS: u64 = 5_000;
-/// Largest query complexity accepted (async-graphql's count, fields weighted by one).
-pub const MAX_COMPLEXITY: usize = 100_000;
+/// Largest query complexity accepted: every field counted once for each item the lists
+/// around it may return (their `first`, or the default page of 100). A steward's
+/// connectors with their latest rejects weigh about 120,000; a thousand areas each with
+/// a thousand schools, millions.
+pub const MAX_COMPLEXITY: usize = 250_000;
 
 /// The size of a selection set once expanded: fields, and how deep they nest.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,12 +28,6 @@ pub struct Size {
     pub fields: u64,
     /// Deepest nesting of fields.
     pub depth: u64,
-}
-
-/// Measures a selection set of `document`, each fragment measured once.
-pub fn measure(document: &ExecutableDocument, selection_set: &SelectionSet) -> Size {
-    let mut memo = HashMap::new();
-    measure_set(document, selection_set, &mut memo)
 }
 
 /// `memo` holds measured fragments; a fragment being measured is in it as `None`, so a
@@ -77,9 +74,25 @@ fn measure_set(
     size
 }
 
-/// Refuses a selection set over the limits (a `TOO_COMPLEX` error), saying which.
-pub fn check(document: &ExecutableDocument, selection_set: &SelectionSet) -> Result<(), String> {
-    let size = measure(document, selection_set);
+/// Refuses a document any of whose operations or fragments is over the limits (a
+/// `TOO_COMPLEX` error), saying which.
+pub fn check_document(document: &ExecutableDocument) -> Result<(), String> {
+    let mut memo = HashMap::new();
+    let operations = document
+        .operations
+        .iter()
+        .map(|(_, operation)| &operation.node.selection_set.node);
+    let fragments = document
+        .fragments
+        .values()
+        .map(|fragment| &fragment.node.selection_set.node);
+    for selection_set in operations.chain(fragments) {
+        check(measure_set(document, selection_set, &mut memo))?;
+    }
+    Ok(())
+}
+
+fn check(size: Size) -> Result<(), String> {
     if size.fields > MAX_FIELDS {
         return Err(format!(
             "the query selects {} fields once its fragments are expanded, more than the \
@@ -143,7 +156,29 @@ mod tests {
     fn size_of(query: &str) -> Size {
         let document = parse_query(query).expect("parses");
         let (_, operation) = document.operations.iter().next().expect("an operation");
-        measure(&document, &operation.node.selection_set.node)
+        measure_set(
+            &document,
+            &operation.node.selection_set.node,
+            &mut HashMap::new(),
+        )
+    }
+
+    #[test]
+    fn a_bomb_is_refused_even_in_an_operation_not_run() {
+        let mut query = String::from(
+            "query Small { __typename } query Big { ...F20 } fragment F0 on Query { __typename }",
+        );
+        for level in 1..=20 {
+            query.push_str(&format!(
+                " fragment F{level} on Query {{ ...F{0} ...F{0} }}",
+                level - 1
+            ));
+        }
+        let document = parse_query(&query).expect("parses");
+        let refusal = check_document(&document).expect_err("refused");
+        assert!(refusal.contains("fields"), "{refusal}");
+        let fine = parse_query("query A { a } query B { b { c } }").expect("parses");
+        assert_eq!(check_document(&fine), Ok(()));
     }
 
     #[test]

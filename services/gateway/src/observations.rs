@@ -243,6 +243,7 @@ pub struct ObservationQuery;
 #[Object]
 impl ObservationQuery {
     /// The indicator catalogue, by code.
+    #[graphql(complexity = "crate::connection::page_complexity(first, child_complexity)")]
     async fn indicators(
         &self,
         ctx: &Context<'_>,
@@ -267,6 +268,7 @@ impl ObservationQuery {
     }
 
     /// Observations, ordered by indicator, area, period, breakdown, school and connector.
+    #[graphql(complexity = "crate::connection::page_complexity(first, child_complexity)")]
     async fn observations(
         &self,
         ctx: &Context<'_>,
