@@ -174,10 +174,10 @@ impl Source for CkanConfig {
     }
 
     fn literal_secrets(&self) -> Vec<String> {
-        if redact::url(&self.base_url) == self.base_url {
-            Vec::new()
-        } else {
+        if redact::url_has_secret(&self.base_url) {
             vec!["base_url".into()]
+        } else {
+            Vec::new()
         }
     }
 

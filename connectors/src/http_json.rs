@@ -991,7 +991,7 @@ impl Source for HttpJsonConfig {
 
     fn literal_secrets(&self) -> Vec<String> {
         let mut found = Vec::new();
-        if redact::url(&self.url) != self.url {
+        if redact::url_has_secret(&self.url) {
             found.push("url".to_string());
         }
         for name in self.query.keys().filter(|n| is_secret_name(n)) {
@@ -999,6 +999,9 @@ impl Source for HttpJsonConfig {
         }
         for name in self.headers.keys().filter(|n| is_secret_name(n)) {
             found.push(format!("headers.{name}"));
+        }
+        if let Some(body) = &self.body {
+            secret_keys_in(body, "body", &mut found);
         }
         found
     }
@@ -1016,6 +1019,28 @@ impl Source for HttpJsonConfig {
         if let Some(body) = &mut self.body {
             *body = Value::String(REDACTED.into());
         }
+    }
+}
+
+/// Pushes the path (`body.auth.password`) of every key in `value` that names a secret.
+fn secret_keys_in(value: &Value, path: &str, found: &mut Vec<String>) {
+    match value {
+        Value::Object(fields) => {
+            for (name, inner) in fields {
+                let inner_path = format!("{path}.{name}");
+                if is_secret_name(name) {
+                    found.push(inner_path);
+                } else {
+                    secret_keys_in(inner, &inner_path, found);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                secret_keys_in(item, &format!("{path}[{index}]"), found);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -1048,7 +1073,13 @@ mod tests {
         assert_eq!(c.query["api_key"], ParamValue::Text(REDACTED.into()));
         assert_eq!(c.query["year"], ParamValue::Integer(2566));
         assert!(c.headers.values().all(|v| v == REDACTED));
-        let plain = config(serde_json::json!({ "url": "https://api.example/v1?province=90" }));
+        let posted = config(serde_json::json!({
+            "url": "https://api.example/v1#section",
+            "method": "POST",
+            "body": { "filters": [{ "province": 90 }], "client": { "client_secret": "s" } }
+        }));
+        assert_eq!(posted.literal_secrets(), ["body.client.client_secret"]);
+        let plain = config(serde_json::json!({ "url": "https://api.example/v1?province=90#top" }));
         assert!(plain.literal_secrets().is_empty());
         assert!(plain.local_paths().is_empty());
         let file = config(serde_json::json!({ "url": "lists/provinces.json" }));

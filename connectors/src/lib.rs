@@ -332,8 +332,9 @@ impl SourceConfig {
 }
 
 /// Whether `path` stays inside the folder it is relative to: not absolute, no `..`.
+/// Checked as written, untrimmed: what is checked is what is opened.
 fn stays_inside(path: &str) -> bool {
-    let path = Path::new(path.trim());
+    let path = Path::new(path);
     !path.as_os_str().is_empty()
         && path
             .components()
@@ -341,18 +342,22 @@ fn stays_inside(path: &str) -> bool {
 }
 
 /// Whether `path` below `base_dir` is still below it once symbolic links are resolved.
-/// A path that does not exist yet is judged by its nearest existing folder.
+/// A path that does not exist yet is judged by its nearest existing folder; a link that
+/// points nowhere is refused, since where it leads may be created later.
 fn resolves_inside(base_dir: &Path, path: &str) -> bool {
     let Ok(base) = base_dir.canonicalize() else {
         return false;
     };
-    let mut candidate = base_dir.join(path.trim());
+    let mut candidate = base_dir.join(path);
     let mut rest = Vec::new();
     loop {
         if let Ok(real) = candidate.canonicalize() {
             let mut real = real;
             real.extend(rest.iter().rev());
             return real.starts_with(&base);
+        }
+        if candidate.symlink_metadata().is_ok() {
+            return false;
         }
         match (
             candidate.file_name().map(ToOwned::to_owned),
@@ -444,7 +449,15 @@ mod tests {
             std::os::unix::fs::symlink(outer.path().join("secret.csv"), base.join("data/x.csv"))
                 .expect("link");
             std::os::unix::fs::symlink(outer.path(), base.join("up")).expect("dir link");
-            for path in ["data/x.csv", "up/secret.csv", "up/not-yet.csv"] {
+            // A link to a file not there yet could be made to lead anywhere later.
+            std::os::unix::fs::symlink(outer.path().join("later.csv"), base.join("data/d.csv"))
+                .expect("dangling link");
+            for path in [
+                "data/x.csv",
+                "up/secret.csv",
+                "up/not-yet.csv",
+                "data/d.csv",
+            ] {
                 let err = source(json!({"kind": "csv", "path": path}))
                     .check_confined(&base)
                     .expect_err("refused");

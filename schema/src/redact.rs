@@ -11,7 +11,7 @@ pub const REDACTED: &str = "REDACTED";
 /// Words that make a parameter or header name look like a secret. Names are split into
 /// words at punctuation and at lower-to-upper case changes (`X-Api-Key`, `access_token`,
 /// `accessToken`), and a name is secret when one of its words is one of these.
-const SECRET_WORDS: [&str; 19] = [
+const SECRET_WORDS: [&str; 17] = [
     "key",
     "apikey",
     "token",
@@ -19,14 +19,12 @@ const SECRET_WORDS: [&str; 19] = [
     "password",
     "passwd",
     "pwd",
-    "pass",
     "signature",
     "sig",
     "auth",
     "authorization",
     "credential",
     "credentials",
-    "session",
     "sessionid",
     "cookie",
     "jwt",
@@ -57,46 +55,96 @@ pub fn is_secret_name(name: &str) -> bool {
         .any(|word| SECRET_WORDS.contains(&word.as_str()))
 }
 
-/// `url` with the password of its user info and the values of secret-looking query
-/// parameters replaced by [`REDACTED`], and without a fragment. Text that is not a URL
-/// comes back unchanged.
+/// The parts of a URL that may hold secrets.
+struct UrlParts<'a> {
+    /// Everything before the user info, `scheme://`.
+    scheme: &'a str,
+    /// User info, without its `@`.
+    userinfo: Option<&'a str>,
+    /// Host, port and path.
+    rest: &'a str,
+    /// The query string, without its `?`.
+    query: Option<&'a str>,
+}
+
+impl<'a> UrlParts<'a> {
+    /// Splits `url`; `None` when it is not `scheme://...`.
+    fn of(url: &'a str) -> Option<UrlParts<'a>> {
+        let before_fragment = url.split_once('#').map_or(url, |(before, _)| before);
+        let (head, query) = match before_fragment.split_once('?') {
+            Some((head, query)) => (head, Some(query)),
+            None => (before_fragment, None),
+        };
+        let authority_start = head.find("://")? + 3;
+        let authority_end = head[authority_start..]
+            .find('/')
+            .map_or(head.len(), |i| authority_start + i);
+        let (userinfo, host) = match head[authority_start..authority_end].rsplit_once('@') {
+            Some((userinfo, host)) => (Some(userinfo), host),
+            None => (None, &head[authority_start..authority_end]),
+        };
+        let _ = host;
+        let rest_start = userinfo.map_or(authority_start, |u| authority_start + u.len() + 1);
+        Some(UrlParts {
+            scheme: &head[..authority_start],
+            userinfo,
+            rest: &head[rest_start..],
+            query,
+        })
+    }
+
+    /// Whether the user info holds a secret: a password, or on the web a user name
+    /// alone (APIs take tokens there: `https://TOKEN@api.example`).
+    fn userinfo_is_secret(&self) -> bool {
+        match self.userinfo {
+            Some(userinfo) => {
+                userinfo.contains(':') || self.scheme.to_ascii_lowercase().starts_with("http")
+            }
+            None => false,
+        }
+    }
+}
+
+/// `url` with the secrets of its user info (a password; on the web, a user name alone)
+/// and the values of secret-looking query parameters replaced by [`REDACTED`], and
+/// without a fragment. Text that is not a URL comes back unchanged.
 pub fn url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
+    let Some(parts) = UrlParts::of(url) else {
         return url.to_string();
     };
-    let (before_fragment, _) = url.split_once('#').unwrap_or((url, ""));
-    let (head, query) = match before_fragment.split_once('?') {
-        Some((head, query)) => (head, Some(query)),
-        None => (before_fragment, None),
-    };
-    let authority_start = scheme_end + 3;
-    let authority_end = head[authority_start..]
-        .find('/')
-        .map_or(head.len(), |i| authority_start + i);
-    let authority = &head[authority_start..authority_end];
     let mut out = String::with_capacity(url.len());
-    out.push_str(&head[..authority_start]);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            match userinfo.split_once(':') {
-                Some((user, _password)) => {
-                    out.push_str(user);
-                    out.push(':');
-                    out.push_str(REDACTED);
-                }
-                None => out.push_str(userinfo),
+    out.push_str(parts.scheme);
+    if let Some(userinfo) = parts.userinfo {
+        match (userinfo.split_once(':'), parts.userinfo_is_secret()) {
+            (Some((user, _password)), _) => {
+                out.push_str(user);
+                out.push(':');
+                out.push_str(REDACTED);
             }
-            out.push('@');
-            out.push_str(host);
+            (None, true) => out.push_str(REDACTED),
+            (None, false) => out.push_str(userinfo),
         }
-        None => out.push_str(authority),
+        out.push('@');
     }
-    out.push_str(&head[authority_end..]);
-    if let Some(query) = query {
+    out.push_str(parts.rest);
+    if let Some(query) = parts.query {
         out.push('?');
         out.push_str(&query_string(query));
     }
     out
+}
+
+/// Whether `url` holds a secret that [`url`] would hide.
+pub fn url_has_secret(url: &str) -> bool {
+    UrlParts::of(url).is_some_and(|parts| {
+        parts.userinfo_is_secret()
+            || parts.query.is_some_and(|query| {
+                query
+                    .split('&')
+                    .filter_map(|pair| pair.split_once('=').map(|(name, _)| name))
+                    .any(is_secret_name)
+            })
+    })
 }
 
 /// A query string (`a=1&api_key=x`) with the values of secret-looking names replaced.
@@ -146,6 +194,26 @@ mod tests {
         );
         // A password holding `@` still goes.
         assert_eq!(url("mysql://u:p@ss@h/db"), "mysql://u:REDACTED@h/db");
+        // On the web a user name alone is a token.
+        assert_eq!(
+            url("https://ghp_abc@api.github.com/repos"),
+            "https://REDACTED@api.github.com/repos"
+        );
+        // A URL inside the query of a path is no URL of its own.
+        assert_eq!(
+            url("lists/p.json?src=https://u:p@x/y"),
+            "lists/p.json?src=https://u:p@x/y"
+        );
+    }
+
+    #[test]
+    fn secrets_are_told_from_fragments_and_plain_parameters() {
+        assert!(url_has_secret("postgres://u:p@h/db"));
+        assert!(url_has_secret("https://tok@api.example/"));
+        assert!(url_has_secret("https://api.example/v1?api_key=x"));
+        assert!(!url_has_secret("postgres://reader@h/db"));
+        assert!(!url_has_secret("https://api.example/v1?province=90#top"));
+        assert!(!url_has_secret("data/file.csv"));
     }
 
     #[test]
@@ -161,6 +229,7 @@ mod tests {
             "Cookie",
             "sig",
             "client_secret",
+            "sessionid",
         ] {
             assert!(is_secret_name(name), "{name}");
         }
@@ -173,6 +242,8 @@ mod tests {
             "keyword",
             "author",
             "monkey",
+            "pass_rate",
+            "session",
         ] {
             assert!(!is_secret_name(name), "{name}");
         }

@@ -217,7 +217,15 @@ impl Registry {
                 continue;
             }
             match self.read_saved(&record.spec.name, &record.spec.config) {
-                Ok(def) => defs.push(def),
+                Ok(def) => {
+                    // Still listed and scheduled, so that its runs say what is wrong;
+                    // the steward hears of it at start too.
+                    if let Err(e) = def.source.check_confined(&def.base_dir) {
+                        tracing::warn!(connector = %def.name, error = %e,
+                            "a saved connector reaches outside what it may; its runs will fail");
+                    }
+                    defs.push(def);
+                }
                 Err(e) => tracing::error!(connector = %record.spec.name, error = %e,
                     "a saved connector cannot be read; it is not scheduled"),
             }
