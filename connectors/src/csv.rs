@@ -9,8 +9,8 @@
 //! reject, so memory never grows with the file.
 
 use crate::{
-    resolve, Cell, Header, LocalPath, OpenContext, Record, RecordStream, Source, SourceError,
-    SourceItem, MAX_COLUMNS,
+    resolve, Cancel, Cell, Header, LocalPath, OpenContext, Record, RecordStream, Source,
+    SourceError, SourceItem, MAX_COLUMNS,
 };
 use abe_schema::{Reject, SourcePosition};
 use encoding_rs::Encoding;
@@ -213,7 +213,7 @@ impl CsvConfig {
     }
 
     /// Opens the file and reads up to its header row.
-    fn open_records(&self, base_dir: &Path) -> Result<CsvRecords, SourceError> {
+    fn open_records(&self, base_dir: &Path, cancel: &Cancel) -> Result<CsvRecords, SourceError> {
         let (mut sample, dialect, file) = self.start(base_dir)?;
         let encoding = dialect.encoding;
         // ASCII-compatible encodings are decoded field by field, so a bad byte rejects one
@@ -238,6 +238,7 @@ impl CsvConfig {
             parser,
             field_encoding,
             self.header_row,
+            cancel.clone(),
         )
     }
 }
@@ -406,6 +407,9 @@ struct CsvRecords {
     fields: usize,
     /// Set when the current record was too large to keep.
     oversize: Option<Oversize>,
+    /// Checked at each refill: a record that never ends (a huge file without a line
+    /// end) is read without returning, and must still stop when the run does.
+    cancel: Cancel,
 }
 
 impl CsvRecords {
@@ -415,6 +419,7 @@ impl CsvRecords {
         parser: csv_core::Reader,
         encoding: &'static Encoding,
         header_row: u64,
+        cancel: Cancel,
     ) -> Result<Self, SourceError> {
         let mut records = CsvRecords {
             path,
@@ -427,6 +432,7 @@ impl CsvRecords {
             ends: vec![0; 64],
             fields: 0,
             oversize: None,
+            cancel,
         };
         while records.row < header_row {
             if !records.read_next()? {
@@ -512,7 +518,11 @@ impl CsvRecords {
                 self.oversize = self.too_large(written, ended);
             }
             match result {
-                csv_core::ReadRecordResult::InputEmpty => {}
+                csv_core::ReadRecordResult::InputEmpty => {
+                    if self.cancel.is_cancelled() {
+                        return Err(SourceError::Cancelled);
+                    }
+                }
                 csv_core::ReadRecordResult::OutputFull if self.oversize.is_none() => {
                     let grown = self.bytes.len() * 2;
                     self.bytes.resize(grown, 0);
@@ -587,7 +597,7 @@ impl CsvRecords {
         match oversize {
             Oversize::Cell { column, start } => Reject::new(
                 self.position().with_column(self.column_name(*column)),
-                Some(&String::from_utf8_lossy(start)),
+                Some(&self.encoding.decode_without_bom_handling(start).0),
                 format!(
                     "the cell holds more than {MAX_CELL_BYTES} bytes, the limit for one cell \
                      (an unclosed quote can swallow the rest of a file)"
@@ -627,7 +637,7 @@ impl CsvRecords {
                 None => {
                     return SourceItem::Reject(Reject::new(
                         self.position().with_column(self.column_name(i)),
-                        Some(&String::from_utf8_lossy(field)),
+                        Some(&self.encoding.decode_without_bom_handling(field).0),
                         format!(
                             "bytes that are not valid {}; declare the file's encoding",
                             self.encoding.name()
@@ -655,7 +665,9 @@ impl CsvRecords {
 impl Source for CsvConfig {
     /// Opens the file and reads up to its header row.
     fn open(&self, context: &OpenContext<'_>) -> Result<RecordStream, SourceError> {
-        Ok(Box::new(self.open_records(context.base_dir)?))
+        Ok(Box::new(
+            self.open_records(context.base_dir, context.cancel)?,
+        ))
     }
 
     fn local_paths(&self) -> Vec<LocalPath<'_>> {
@@ -1005,7 +1017,7 @@ mod tests {
         bytes.extend_from_slice(b"\n92,also swallowed\n");
         std::fs::write(dir.path().join("u.csv"), &bytes).expect("write");
         let mut records = CsvConfig::new("u.csv")
-            .open_records(dir.path())
+            .open_records(dir.path(), &Cancel::default())
             .expect("opens");
         let mut items = Vec::new();
         while records.read_next().expect("reads") {
@@ -1027,6 +1039,32 @@ mod tests {
                     .value
                     .as_deref()
                     .is_some_and(|v| v.starts_with("never closed")));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_oversize_cell_is_shown_in_the_files_encoding() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (thai, _, _) = encoding_rs::WINDOWS_874.encode("รหัส,ชื่อ\n90,\"ไม่ปิด ");
+        let mut bytes = thai.into_owned();
+        bytes.extend(std::iter::repeat_n(b'x', 2 * MAX_CELL_BYTES));
+        std::fs::write(dir.path().join("t.csv"), &bytes).expect("write");
+        let mut config = CsvConfig::new("t.csv");
+        config.encoding = Some("tis-620".into());
+        let items: Vec<SourceItem> = config
+            .open(&OpenContext::full(dir.path()))
+            .expect("opens")
+            .map(|i| i.expect("reads"))
+            .collect();
+        match &items[..] {
+            [SourceItem::Reject(r)] => {
+                assert_eq!(r.position.column.as_deref(), Some("ชื่อ"));
+                assert!(
+                    r.value.as_deref().is_some_and(|v| v.starts_with("ไม่ปิด x")),
+                    "{r}"
+                );
             }
             other => panic!("{other:?}"),
         }

@@ -137,9 +137,12 @@ impl ExcelConfig {
             .map_err(|e| self.format_error(e.to_string()))?;
         let (sheets, every_visible) = self.chosen_sheets(&workbook)?;
         let want_merges = self.header_rows > 1 || self.fill_merged;
-        let reader = ReaderThread::spawn("excel-reader", READER_CRASHED, move |feed| {
-            read_workbook(workbook, &sheets, want_merges, feed)
-        })
+        let reader = ReaderThread::spawn(
+            "excel-reader",
+            READER_CRASHED,
+            context.cancel,
+            move |feed| read_workbook(workbook, &sheets, want_merges, feed),
+        )
         .map_err(|source| SourceError::Io {
             path: self.path.clone(),
             source,
@@ -487,6 +490,10 @@ impl Iterator for SheetRecords {
                 Next::Done => {
                     self.end_sheet();
                     self.finished = true;
+                }
+                Next::Cancelled => {
+                    self.finished = true;
+                    self.ready.push_back(Err(SourceError::Cancelled));
                 }
             }
         }
@@ -987,9 +994,12 @@ mod tests {
         // Merged", C1 "Not Merged".
         let path = shared_data("calamine-tests/merge_cells.xls");
         let workbook = open_workbook_auto(&path).expect("opens");
-        let reader = ReaderThread::spawn("test", READER_CRASHED, move |feed| {
-            read_workbook(workbook, &["Sheet1".to_string()], true, feed)
-        })
+        let reader = ReaderThread::spawn(
+            "test",
+            READER_CRASHED,
+            &crate::Cancel::default(),
+            move |feed| read_workbook(workbook, &["Sheet1".to_string()], true, feed),
+        )
         .expect("spawns");
         let mut merges = None;
         let mut rows = Vec::new();
@@ -998,7 +1008,7 @@ mod tests {
                 Next::Message(Message::Sheet { merges: m, .. }) => merges = m,
                 Next::Message(Message::Rows(batch)) => rows.extend(batch),
                 Next::Failed(reason) => panic!("{reason}"),
-                Next::Done => break,
+                Next::Done | Next::Cancelled => break,
             }
         }
         let merges = merges.expect("xls records its merges");

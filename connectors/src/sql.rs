@@ -176,21 +176,23 @@ impl SqlConfig {
                 .map(|i| (i.field.to_string(), i.after.map(str::to_string))),
             connect_timeout: Duration::from_secs(self.connect_timeout_secs.max(1)),
         };
-        let reader = ReaderThread::spawn("sql-reader", READER_STOPPED, move |feed| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| SqlFailure::Query(format!("cannot start: {e}")))?
-                .block_on(request.read(feed))
-        })
-        .map_err(|source| SourceError::Io {
-            path: label.clone(),
-            source,
-        })?;
+        let reader =
+            ReaderThread::spawn("sql-reader", READER_STOPPED, context.cancel, move |feed| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| SqlFailure::Query(format!("cannot start: {e}")))?
+                    .block_on(request.read(feed))
+            })
+            .map_err(|source| SourceError::Io {
+                path: label.clone(),
+                source,
+            })?;
         let failed = |failure: SqlFailure| source_failure(&label, failure);
         let header = match reader.next() {
             Next::Message(Message::Columns(names)) => Arc::new(Header::new(names)),
             Next::Failed(reason) => return Err(failed(reason)),
+            Next::Cancelled => return Err(SourceError::Cancelled),
             Next::Message(Message::Rows(_)) | Next::Done => {
                 return Err(failed(
                     "the reader stopped before the query's columns".into(),
@@ -235,7 +237,7 @@ impl Source for SqlConfig {
 
     fn literal_secrets(&self) -> Vec<String> {
         match &self.url {
-            Some(url) if has_password(url) || redact::url(url) != *url => vec!["url".into()],
+            Some(url) if has_password(url) || redact::url_has_secret(url) => vec!["url".into()],
             _ => Vec::new(),
         }
     }
@@ -560,6 +562,10 @@ impl Iterator for SqlRecords {
             match self.reader.next() {
                 Next::Message(Message::Rows(rows)) => self.pending = rows.into_iter(),
                 Next::Done => self.finished = true,
+                Next::Cancelled => {
+                    self.finished = true;
+                    return Some(Err(SourceError::Cancelled));
+                }
                 Next::Failed(reason) => {
                     self.finished = true;
                     return Some(Err(failed(reason)));

@@ -22,7 +22,16 @@ WHERE status = 'running'
   AND id NOT IN (SELECT max(id) FROM runs WHERE status = 'running' GROUP BY connector);
 UPDATE runs SET lease_expires_at = started_at, heartbeat_at = started_at
 WHERE status = 'running';
-UPDATE runs SET error_code = 'INTERNAL' WHERE status = 'failed' AND error IS NOT NULL;
+-- Failures an older hub journaled get the code their wording shows (the wording those
+-- versions used); runs it closed at start as interrupted were abandoned.
+UPDATE runs SET status = 'abandoned', error_code = 'ABANDONED'
+WHERE status = 'failed' AND error LIKE 'interrupted:%';
+UPDATE runs SET error_code = CASE
+        WHEN error LIKE '% rows were rejected (%' THEN 'TOO_MANY_REJECTS'
+        WHEN error LIKE 'the source gave no rows to load%' THEN 'EMPTY_SOURCE'
+        ELSE 'INTERNAL'
+    END
+WHERE status = 'failed' AND error_code IS NULL;
 
 CREATE UNIQUE INDEX runs_one_running ON runs (connector) WHERE status = 'running';
 CREATE UNIQUE INDEX runs_one_per_tick ON runs (connector, scheduled_for)

@@ -491,9 +491,11 @@ both_backends!(
     }
 );
 
-/// A web API that gives one record a page, each after `delay`, and counts its hits.
+/// A web API that gives one record a page, each after `delay`, up to `pages` pages
+/// (then empty pages), and counts its hits.
 async fn slow_api(
     delay: std::time::Duration,
+    pages: u64,
 ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use axum::extract::Query;
     use std::collections::HashMap;
@@ -508,9 +510,16 @@ async fn slow_api(
                 counted.fetch_add(1, Ordering::SeqCst);
                 tokio::time::sleep(delay).await;
                 let page: u64 = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-                axum::Json(
-                    serde_json::json!([{ "code": format!("{}", 10 + page), "name": "จังหวัด" }]),
-                )
+                if page > pages {
+                    return axum::Json(serde_json::json!([]));
+                }
+                axum::Json(serde_json::json!([{
+                    "code": format!("{}", 10 + page),
+                    "name": "จังหวัด",
+                    "area": "9011",
+                    "year": format!("{}", 2560 + page),
+                    "n": page,
+                }]))
             }
         }),
     );
@@ -529,7 +538,7 @@ async fn a_preview_stops_reading_at_its_time_limit_and_when_its_caller_leaves() 
     let db = TestDb::new(abe_tests::Backend::Sqlite).await;
     let store = db.store().await;
     let pipeline = Pipeline::new(store.clone());
-    let (url, hits) = slow_api(Duration::from_millis(200)).await;
+    let (url, hits) = slow_api(Duration::from_millis(200), u64::MAX).await;
     let source: SourceConfig = serde_json::from_value(serde_json::json!({
         "kind": "http_json", "url": url, "pagination": { "kind": "page", "param": "page" }
     }))
@@ -574,4 +583,56 @@ async fn a_preview_stops_reading_at_its_time_limit_and_when_its_caller_leaves() 
         "the read went on after its caller left: {at_drop} then {}",
         hits.load(Ordering::SeqCst)
     );
+}
+
+/// On SQLite the run's heartbeat commits while the load's transaction is open; the load
+/// must not have pinned an older snapshot first (SQLITE_BUSY_SNAPSHOT on its first write).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_source_loads_while_its_lease_is_kept() {
+    use std::time::Duration;
+    let db = TestDb::new(abe_tests::Backend::Sqlite).await;
+    let store = db.store().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    abe_tests::fixtures::seed_dropouts(&store, dir.path()).await;
+    // A one-second lease is extended every quarter second; the source takes longer.
+    let pipeline = Pipeline::new(store.clone()).with_lease(Duration::from_secs(1));
+    let (url, _hits) = slow_api(Duration::from_millis(300), 5).await;
+    let source: SourceConfig = serde_json::from_value(serde_json::json!({
+        "kind": "http_json", "url": url, "pagination": { "kind": "page", "param": "page" }
+    }))
+    .expect("source");
+    let def = ConnectorDef::new(
+        "slow".into(),
+        None,
+        Target::Observations,
+        None,
+        SyncMode::FullRefresh,
+        source,
+        mapping(serde_json::json!({"fields": {
+            "indicator": {"const": "dropouts"},
+            "area": {"column": "area"},
+            "period": {"column": "year", "transforms": ["be_year"]},
+            "value": {"column": "n", "transforms": ["number"]}
+        }})),
+        dir.path().to_path_buf(),
+    )
+    .expect("valid");
+    // The first run loads directly, the second through staging and the merge.
+    for attempt in 0..2 {
+        let report = pipeline
+            .run(&def, Trigger::Manual)
+            .await
+            .unwrap_or_else(|e| panic!("run {attempt}: {e}"));
+        assert_eq!(
+            (report.counts.read, report.counts.rejected),
+            (5, 0),
+            "run {attempt}"
+        );
+    }
+    let runs = store
+        .runs(Some("slow"), None, None, 10)
+        .await
+        .expect("runs");
+    let statuses: Vec<&str> = runs.items.iter().map(|r| r.status.as_str()).collect();
+    assert_eq!(statuses, ["succeeded", "succeeded"]);
 }

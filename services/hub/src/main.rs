@@ -33,8 +33,9 @@ struct Cli {
     #[arg(long, short, global = true, env = "ABE_CONFIG")]
     config: Option<PathBuf>,
     /// Seconds a run's lease lasts without a heartbeat: a run whose process was killed
-    /// is marked abandoned this long after it stopped.
-    #[arg(long, global = true, env = "ABE_RUN_LEASE_SECS", default_value_t = 60)]
+    /// is marked abandoned this long after it stopped (1 to 86400).
+    #[arg(long, global = true, env = "ABE_RUN_LEASE_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
     run_lease_secs: u64,
     #[command(subcommand)]
     command: Command,

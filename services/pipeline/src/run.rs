@@ -47,8 +47,8 @@ pub struct RunOptions {
     /// For a scheduled run: the tick it is for, so that replicas firing the same tick
     /// run it once.
     pub scheduled_for: Option<DateTime<Utc>>,
-    /// Set it to stop the run: it stops reading, rolls back and is journaled as
-    /// cancelled.
+    /// Set it to stop the run: until its merge starts, the run stops, rolls back and
+    /// is journaled as cancelled; a run already merging finishes and commits.
     pub cancel: Cancel,
 }
 
@@ -196,23 +196,58 @@ pub struct Pipeline {
     /// SQLite has one writer; runs of one process take turns instead of waiting on its
     /// lock.
     sqlite_writer: Arc<tokio::sync::Mutex<()>>,
-    /// The runs of this process in progress, to stop them when it shuts down.
-    active: Arc<std::sync::Mutex<HashMap<i64, Cancel>>>,
+    /// The runs of this process in progress (by a number of this process: a run is
+    /// registered before its journal id exists), to stop them when it shuts down.
+    active: Arc<std::sync::Mutex<ActiveRuns>>,
     /// Set when the process stops: no run starts after.
     stopping: Arc<AtomicBool>,
 }
 
-/// Forgets a run of [`Pipeline::active`] when it ends, however it ends.
+/// The runs of a process in progress, each with the flag that stops it.
+#[derive(Default)]
+struct ActiveRuns {
+    next: u64,
+    runs: HashMap<u64, Cancel>,
+}
+
+/// A run of [`Pipeline::active`], forgotten when it ends, however it ends.
 struct ActiveRun {
-    active: Arc<std::sync::Mutex<HashMap<i64, Cancel>>>,
-    run_id: i64,
+    active: Arc<std::sync::Mutex<ActiveRuns>>,
+    number: u64,
+}
+
+impl ActiveRun {
+    /// Registers `cancel` as a run in progress.
+    fn register(active: &Arc<std::sync::Mutex<ActiveRuns>>, cancel: &Cancel) -> Self {
+        let mut runs = active
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let number = runs.next;
+        runs.next += 1;
+        runs.runs.insert(number, cancel.clone());
+        ActiveRun {
+            active: Arc::clone(active),
+            number,
+        }
+    }
 }
 
 impl Drop for ActiveRun {
     fn drop(&mut self) {
-        if let Ok(mut active) = self.active.lock() {
-            active.remove(&self.run_id);
-        }
+        let mut runs = self
+            .active
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        runs.runs.remove(&self.number);
+    }
+}
+
+/// The task extending a run's lease, stopped when the run ends, however it ends.
+struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -250,10 +285,14 @@ impl Pipeline {
     /// going after that are left to their lease.
     pub async fn stop_runs(&self, wait: Duration) {
         self.stopping.store(true, Ordering::SeqCst);
-        let running: Vec<Cancel> = match self.active.lock() {
-            Ok(active) => active.values().cloned().collect(),
-            Err(_) => return,
-        };
+        let running: Vec<Cancel> = self
+            .active
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .runs
+            .values()
+            .cloned()
+            .collect();
         if running.is_empty() {
             return;
         }
@@ -263,7 +302,12 @@ impl Pipeline {
         }
         let deadline = Instant::now() + wait;
         while Instant::now() < deadline {
-            if self.active.lock().map(|a| a.is_empty()).unwrap_or(true) {
+            let idle = self
+                .active
+                .lock()
+                .map(|active| active.runs.is_empty())
+                .unwrap_or(true);
+            if idle {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -271,10 +315,10 @@ impl Pipeline {
         tracing::warn!("runs still in progress at shutdown are left to their lease");
     }
 
-    /// Holds run leases for `lease`: a process killed mid-run leaves a run that others
-    /// mark abandoned this long after its last heartbeat.
+    /// Holds run leases for `lease` (one second to a day): a process killed mid-run
+    /// leaves a run that others mark abandoned this long after its last heartbeat.
     pub fn with_lease(mut self, lease: Duration) -> Self {
-        self.lease = lease.max(Duration::from_secs(1));
+        self.lease = lease.clamp(Duration::from_secs(1), Duration::from_secs(86_400));
         self
     }
 
@@ -300,6 +344,10 @@ impl Pipeline {
         def: &ConnectorDef,
         options: RunOptions,
     ) -> Result<RunReport, RunError> {
+        let cancel = options.cancel;
+        // Registered before the stop flag is read: a stop that comes later finds the run
+        // and cancels it, one that came earlier is seen here.
+        let _active = ActiveRun::register(&self.active, &cancel);
         if self.stopping.load(Ordering::SeqCst) {
             return Err(RunError::Stopping(def.name.clone()));
         }
@@ -332,17 +380,6 @@ impl Pipeline {
             trigger,
         }
         .emit();
-        let cancel = options.cancel;
-        let _active = match self.active.lock() {
-            Ok(mut active) => {
-                active.insert(run_id, cancel.clone());
-                Some(ActiveRun {
-                    active: Arc::clone(&self.active),
-                    run_id,
-                })
-            }
-            Err(_) => None,
-        };
         let lost = Arc::new(AtomicBool::new(false));
         let heartbeat = self.keep_lease(run_id, &cancel, &lost);
         let mut outcome = RunOutcome::default();
@@ -353,7 +390,7 @@ impl Pipeline {
             };
             self.load(def, &lease, &mut outcome, &cancel).await
         };
-        heartbeat.abort();
+        drop(heartbeat);
         let cause = match result {
             Ok(()) => {
                 let report = RunReport {
@@ -403,15 +440,10 @@ impl Pipeline {
 
     /// Extends the run's lease while it works; a lease lost to another process stops
     /// the run.
-    fn keep_lease(
-        &self,
-        run_id: i64,
-        cancel: &Cancel,
-        lost: &Arc<AtomicBool>,
-    ) -> tokio::task::JoinHandle<()> {
+    fn keep_lease(&self, run_id: i64, cancel: &Cancel, lost: &Arc<AtomicBool>) -> Heartbeat {
         let (store, owner, lease) = (self.store.clone(), Arc::clone(&self.owner), self.lease);
         let (cancel, lost) = (cancel.clone(), Arc::clone(lost));
-        tokio::spawn(async move {
+        Heartbeat(tokio::spawn(async move {
             let mut ticks = tokio::time::interval(lease / 4);
             ticks.tick().await;
             loop {
@@ -429,7 +461,7 @@ impl Pipeline {
                     Err(e) => tracing::warn!(run_id, error = %e, "extending the run's lease"),
                 }
             }
-        })
+        }))
     }
 
     /// Reads, stages, merges and commits; on error the load's transaction is dropped

@@ -26,10 +26,13 @@ fn failed(what: impl Into<String>) -> impl FnOnce(JobSchedulerError) -> Schedule
     move |source| SchedulerError { what, source }
 }
 
-/// Reads a 6-field cron expression (seconds first) as the scheduler does.
+/// Reads a 6-field cron expression (seconds first) as the scheduler does: a day of the
+/// month and a day of the week must both match (tokio-cron-scheduler's `Job::new_async_tz`
+/// sets `dom_and_dow`), so the tick claimed is the one that fired.
 fn parse_schedule(schedule: &str) -> Option<Cron> {
     CronParser::builder()
         .seconds(Seconds::Required)
+        .dom_and_dow(true)
         .build()
         .parse(schedule)
         .ok()
@@ -227,6 +230,16 @@ mod tests {
         assert_eq!(
             tick_of(&every_second, at + chrono::TimeDelta::milliseconds(400)),
             Some(at)
+        );
+        // Friday the 13th, both fields matching, as the scheduler fires it: the tick
+        // before 2026-12-03 is 2026-11-13 00:00 Bangkok, not the Friday 2026-11-27.
+        let friday_13th = parse_schedule("0 0 0 13 * Fri").expect("cron");
+        assert_eq!(
+            tick_of(
+                &friday_13th,
+                Utc.with_ymd_and_hms(2026, 12, 3, 0, 0, 0).unwrap()
+            ),
+            Some(Utc.with_ymd_and_hms(2026, 11, 12, 17, 0, 0).unwrap())
         );
     }
 }

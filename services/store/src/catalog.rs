@@ -195,59 +195,76 @@ impl Store {
     /// connector whose lease another run holds answers [`OpenRun::Busy`]; a scheduled
     /// tick another replica already took answers [`OpenRun::TickTaken`].
     pub async fn open_run(&self, request: &RunRequest<'_>, now: DateTime<Utc>) -> Result<OpenRun> {
-        self.abandon_expired_runs(Some(request.connector), now)
-            .await?;
-        // A read first: on SQLite a live run holds the write lock, and the insert would
-        // wait for it only to be refused.
-        if let Some(busy) = self.running_run(request.connector).await? {
-            return Ok(busy);
-        }
-        let inserted = self
-            .scalar_i64(
-                "INSERT INTO runs (connector, trigger, status, started_at, lease_owner, \
-                 heartbeat_at, lease_expires_at, scheduled_for) \
-                 VALUES ($1, $2, $3, $4, $5, $4, $6, $7) RETURNING id",
-                params![
-                    request.connector,
-                    request.trigger,
-                    RunStatus::Running.as_str(),
-                    now,
-                    request.owner,
-                    after(now, request.lease),
-                    request.scheduled_for
-                ],
-                "opening a run",
-            )
-            .await;
-        match inserted {
-            Ok(id) => Ok(OpenRun::Opened(id)),
-            Err(StoreError::Database { source, .. }) if matches!(&source, sqlx::Error::Database(e) if e.is_unique_violation()) => {
-                Ok(match self.running_run(request.connector).await? {
-                    Some(busy) => busy,
-                    None => OpenRun::TickTaken,
-                })
+        // Reads before any write: on SQLite a live run's load holds the write lock, and
+        // a write here would wait for it only to be refused.
+        if let Some(running) = self.running_run(request.connector).await? {
+            if running
+                .lease_expires_at
+                .is_some_and(|expires| expires >= now)
+            {
+                return Ok(running.busy());
             }
-            Err(e) => Err(e),
+            self.abandon_expired_runs(Some(request.connector), now)
+                .await?;
+        }
+        // An insert refused with no run left running lost a race with a run that ended
+        // meanwhile, and is tried once more; a scheduled tick refused so was taken by a
+        // replica.
+        let mut retried = false;
+        loop {
+            let error = match self.insert_run(request, now).await {
+                Ok(id) => return Ok(OpenRun::Opened(id)),
+                Err(e) => e,
+            };
+            if !matches!(&error, StoreError::Database { source, .. } if crate::load::is_duplicate(source))
+            {
+                return Err(error);
+            }
+            if let Some(running) = self.running_run(request.connector).await? {
+                return Ok(running.busy());
+            }
+            if request.scheduled_for.is_some() {
+                return Ok(OpenRun::TickTaken);
+            }
+            if retried {
+                return Err(error);
+            }
+            retried = true;
         }
     }
 
-    /// The connector's running run, as a [`OpenRun::Busy`].
-    async fn running_run(&self, connector: &str) -> Result<Option<OpenRun>> {
-        let rows: Vec<(i64, DateTime<Utc>, Option<String>)> = self
+    /// Inserts a running run holding the connector's lease; a unique index refuses a
+    /// second running run of a connector, and a second run of one scheduled tick.
+    async fn insert_run(&self, request: &RunRequest<'_>, now: DateTime<Utc>) -> Result<i64> {
+        self.scalar_i64(
+            "INSERT INTO runs (connector, trigger, status, started_at, lease_owner, \
+             heartbeat_at, lease_expires_at, scheduled_for) \
+             VALUES ($1, $2, $3, $4, $5, $4, $6, $7) RETURNING id",
+            params![
+                request.connector,
+                request.trigger,
+                RunStatus::Running.as_str(),
+                now,
+                request.owner,
+                after(now, request.lease),
+                request.scheduled_for
+            ],
+            "opening a run",
+        )
+        .await
+    }
+
+    /// The connector's running run, if any.
+    async fn running_run(&self, connector: &str) -> Result<Option<RunningRun>> {
+        let rows: Vec<RunningRun> = self
             .fetch_all(
-                "SELECT id, started_at, lease_owner FROM runs WHERE connector = $1 AND status = $2",
+                "SELECT id, started_at, lease_owner, lease_expires_at FROM runs \
+                 WHERE connector = $1 AND status = $2",
                 params![connector, RunStatus::Running.as_str()],
                 "looking for a running run",
             )
             .await?;
-        Ok(rows
-            .into_iter()
-            .next()
-            .map(|(run_id, since, owner)| OpenRun::Busy {
-                run_id,
-                since,
-                owner: owner.unwrap_or_default(),
-            }))
+        Ok(rows.into_iter().next())
     }
 
     /// Extends a run's lease to `lease` from `now`; `false` when the run no longer holds
@@ -370,6 +387,25 @@ pub struct RunRequest<'a> {
     pub lease: Duration,
     /// For a scheduled run: the tick it is for.
     pub scheduled_for: Option<DateTime<Utc>>,
+}
+
+/// A run holding its connector's lease, as `open_run` finds it.
+#[derive(sqlx::FromRow)]
+struct RunningRun {
+    id: i64,
+    started_at: DateTime<Utc>,
+    lease_owner: Option<String>,
+    lease_expires_at: Option<DateTime<Utc>>,
+}
+
+impl RunningRun {
+    fn busy(self) -> OpenRun {
+        OpenRun::Busy {
+            run_id: self.id,
+            since: self.started_at,
+            owner: self.lease_owner.unwrap_or_default(),
+        }
+    }
 }
 
 /// What opening a run gave.

@@ -184,19 +184,22 @@ impl Store {
         run_id: i64,
         allow_direct: bool,
     ) -> Result<Load> {
-        let mut tx = self.begin("starting a load transaction").await?;
         let desc = target.desc();
         // A connector that never succeeded owns no rows: nothing to update or compare.
+        // Asked before the transaction: on SQLite a read first would pin a snapshot that
+        // the run's own heartbeat makes stale, and the first write would then fail
+        // (SQLITE_BUSY_SNAPSHOT). The connector's lease keeps the answer true.
         let first_load = desc.ownership == Ownership::Connector
-            && tx
+            && self
                 .scalar_i64(
                     "SELECT count(*) FROM (SELECT 1 FROM runs WHERE connector = $1 \
                      AND status = 'succeeded' LIMIT 1) AS r",
-                    &[Param::Text(Some(connector.to_string()))],
+                    vec![Param::Text(Some(connector.to_string()))],
                     "looking for earlier loads",
                 )
                 .await?
                 == 0;
+        let mut tx = self.begin("starting a load transaction").await?;
         // A first load may write straight into the target: nothing of this connector is
         // there to compare with. A key the source repeats fails it (DuplicateKey), and the
         // caller reloads through staging, where the later row wins.
@@ -616,7 +619,7 @@ pub(crate) fn owned_chunks<T>(
 }
 
 /// Whether `error` is a unique-key violation, on either backend.
-fn is_duplicate(error: &sqlx::Error) -> bool {
+pub(crate) fn is_duplicate(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
