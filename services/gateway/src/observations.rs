@@ -33,46 +33,6 @@ pub enum Direction {
     LowerIsWorse,
 }
 
-/// An indicator of the catalogue.
-#[derive(SimpleObject)]
-#[graphql(complex)]
-pub struct Indicator {
-    /// Stable code.
-    pub code: String,
-    /// Thai name.
-    pub name_th: String,
-    /// English name.
-    pub name_en: Option<String>,
-    /// Unit of values.
-    pub unit: String,
-    /// Count or ratio.
-    pub kind: IndicatorKind,
-    /// Numerator indicator code (ratios).
-    pub numerator: Option<String>,
-    /// Denominator indicator code (ratios).
-    pub denominator: Option<String>,
-    /// Which way is worse.
-    pub direction: Direction,
-    /// Topic, to match problems and resources.
-    pub topic: Option<String>,
-}
-
-impl From<abe_schema::Indicator> for Indicator {
-    fn from(r: abe_schema::Indicator) -> Self {
-        Indicator {
-            code: r.code,
-            name_th: r.name_th,
-            name_en: r.name_en,
-            unit: r.unit,
-            kind: r.kind.into(),
-            numerator: r.numerator,
-            denominator: r.denominator,
-            direction: r.direction.into(),
-            topic: r.topic,
-        }
-    }
-}
-
 /// Warning and critical values of an indicator at one level.
 #[derive(SimpleObject)]
 pub struct Threshold {
@@ -84,14 +44,70 @@ pub struct Threshold {
     pub critical: Option<f64>,
 }
 
-#[ComplexObject]
+/// An indicator of the catalogue: the catalogue's own row, served as it is (one
+/// description of an indicator's fields, in abe-schema).
+pub struct Indicator(abe_schema::Indicator);
+
+impl From<abe_schema::Indicator> for Indicator {
+    fn from(indicator: abe_schema::Indicator) -> Self {
+        Indicator(indicator)
+    }
+}
+
+/// An indicator of the catalogue.
+#[Object]
 impl Indicator {
+    /// Stable code.
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+
+    /// Thai name.
+    async fn name_th(&self) -> &str {
+        &self.0.name_th
+    }
+
+    /// English name.
+    async fn name_en(&self) -> Option<&str> {
+        self.0.name_en.as_deref()
+    }
+
+    /// Unit of values.
+    async fn unit(&self) -> &str {
+        &self.0.unit
+    }
+
+    /// Count or ratio.
+    async fn kind(&self) -> IndicatorKind {
+        self.0.kind.into()
+    }
+
+    /// Numerator indicator code (ratios).
+    async fn numerator(&self) -> Option<&str> {
+        self.0.numerator.as_deref()
+    }
+
+    /// Denominator indicator code (ratios).
+    async fn denominator(&self) -> Option<&str> {
+        self.0.denominator.as_deref()
+    }
+
+    /// Which way is worse.
+    async fn direction(&self) -> Direction {
+        self.0.direction.into()
+    }
+
+    /// Topic, to match problems and resources.
+    async fn topic(&self) -> Option<&str> {
+        self.0.topic.as_deref()
+    }
+
     /// Thresholds of this indicator per level.
     async fn thresholds(&self, ctx: &Context<'_>) -> Result<Vec<Threshold>> {
         let rows = ctx
             .data::<Loaders>()?
             .thresholds
-            .load_one(self.code.clone())
+            .load_one(self.0.code.clone())
             .await?
             .unwrap_or_default();
         Ok(rows
