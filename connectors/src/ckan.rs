@@ -276,12 +276,7 @@ impl CkanStream {
         };
         for (i, value) in records.into_iter().enumerate() {
             self.row += 1;
-            let position = SourcePosition {
-                file: self.file.clone(),
-                sheet: None,
-                row: Some(self.row),
-                column: None,
-            };
+            let position = SourcePosition::at_row(self.file.clone(), self.row);
             let item = match value {
                 Value::Object(map) => SourceItem::Record(Record {
                     position,

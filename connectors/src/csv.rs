@@ -577,12 +577,7 @@ impl CsvRecords {
     }
 
     fn position(&self) -> SourcePosition {
-        SourcePosition {
-            file: self.path.clone(),
-            sheet: None,
-            row: Some(self.row),
-            column: None,
-        }
+        SourcePosition::at_row(self.path.clone(), self.row)
     }
 
     fn column_name(&self, i: usize) -> String {

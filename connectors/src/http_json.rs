@@ -835,12 +835,7 @@ impl JsonStream {
         let index = self.page_index;
         self.page_index += 1;
         self.row += 1;
-        let position = SourcePosition {
-            file: self.file.clone(),
-            sheet: None,
-            row: Some(self.row),
-            column: None,
-        };
+        let position = SourcePosition::at_row(self.file.clone(), self.row);
         Some(match value {
             Value::Object(map) => {
                 let mut fields = Vec::with_capacity(map.len());

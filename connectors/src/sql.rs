@@ -581,12 +581,7 @@ impl Iterator for SqlRecords {
 
 impl SqlRecords {
     fn position(&self) -> SourcePosition {
-        SourcePosition {
-            file: self.label.clone(),
-            sheet: None,
-            row: Some(self.row),
-            column: None,
-        }
+        SourcePosition::at_row(self.label.clone(), self.row)
     }
 
     fn item(&self, cells: Vec<Result<Option<String>, String>>) -> SourceItem {

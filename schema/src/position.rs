@@ -18,6 +18,16 @@ pub struct SourcePosition {
 }
 
 impl SourcePosition {
+    /// Row `row` of `file` (a file, URL or query without sheets).
+    pub fn at_row(file: impl Into<String>, row: u64) -> Self {
+        SourcePosition {
+            file: file.into(),
+            sheet: None,
+            row: Some(row),
+            column: None,
+        }
+    }
+
     /// The same position narrowed to one column.
     pub fn with_column(&self, column: impl Into<String>) -> Self {
         SourcePosition {
