@@ -8,6 +8,7 @@
 
 pub mod chaos;
 pub mod fixtures;
+pub mod web;
 
 use abe_store::Store;
 use anyhow::{Context, Result};

@@ -47,6 +47,12 @@ async fn post(app: &TestApp, content_type: &str, accept: &str, body: &str) -> (u
     )
 }
 
+/// Posts `request` as JSON, accepting plain JSON.
+async fn post_json(app: &TestApp, request: Value) -> (u16, String, Value) {
+    let body = request.to_string();
+    post(app, "application/json", "application/json", &body).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graphql_over_http_follows_the_spec() {
     let app = demo(Backend::Sqlite).await;
@@ -192,25 +198,14 @@ async fn a_fragment_bomb_is_refused_before_it_runs_and_the_hub_stays_responsive(
         ));
     }
     deep.push_str(" fragment D20 on Area { code }");
-    let (status, _, answer) = post(
-        &app,
-        "application/json",
-        "application/json",
-        &json!({ "query": deep }).to_string(),
-    )
-    .await;
+    let (status, _, answer) = post_json(&app, json!({ "query": deep })).await;
     assert_eq!((status, code(&answer)), (200, "TOO_COMPLEX"), "{answer}");
     assert!(answer.get("data").is_none(), "{answer}");
     // A bomb in an operation that is not the one run is refused all the same.
     let hidden =
         format!("query Small {{ __typename }} {query}").replacen("query {", "query Big {", 1);
-    let (status, _, answer) = post(
-        &app,
-        "application/json",
-        "application/json",
-        &json!({ "query": hidden, "operationName": "Small" }).to_string(),
-    )
-    .await;
+    let (status, _, answer) =
+        post_json(&app, json!({ "query": hidden, "operationName": "Small" })).await;
     assert_eq!((status, code(&answer)), (200, "TOO_COMPLEX"), "{answer}");
     // Lists nested in lists weigh the rows they may return: a thousand areas each with a
     // thousand schools is refused, a page of each is answered.
@@ -220,21 +215,9 @@ async fn a_fragment_bomb_is_refused_before_it_runs_and_the_hub_stays_responsive(
              {{ edges {{ node {{ code nameTh }} }} }} }} }} }} }}"
         )
     };
-    let (status, _, answer) = post(
-        &app,
-        "application/json",
-        "application/json",
-        &json!({ "query": nested(1000) }).to_string(),
-    )
-    .await;
+    let (status, _, answer) = post_json(&app, json!({ "query": nested(1000) })).await;
     assert_eq!((status, code(&answer)), (200, "TOO_COMPLEX"), "{answer}");
-    let (status, _, answer) = post(
-        &app,
-        "application/json",
-        "application/json",
-        &json!({ "query": nested(20) }).to_string(),
-    )
-    .await;
+    let (status, _, answer) = post_json(&app, json!({ "query": nested(20) })).await;
     assert_eq!(status, 200, "{answer}");
     assert!(answer.get("errors").is_none(), "{answer}");
     app.stop().await.expect("stops");

@@ -97,6 +97,16 @@ fn observations_def(dir: &Path) -> ConnectorDef {
     )
 }
 
+/// Dropouts per area and Buddhist-era year, from the columns `area`, `year` and `n`.
+fn dropouts_by_area() -> MappingConfig {
+    mapping(serde_json::json!({"fields": {
+        "indicator": {"const": "dropouts"},
+        "area": {"column": "area"},
+        "period": {"column": "year", "transforms": ["be_year"]},
+        "value": {"column": "n", "transforms": ["number"]}
+    }}))
+}
+
 async fn values(store: &Store) -> Vec<(String, String, f64)> {
     let filter = ObservationFilter {
         connector: Some("obs".into()),
@@ -391,12 +401,7 @@ both_backends!(
             None,
             SyncMode::Incremental,
             SourceConfig::Csv(CsvConfig::new("obs.csv")),
-            mapping(serde_json::json!({"fields": {
-                "indicator": {"const": "dropouts"},
-                "area": {"column": "area"},
-                "period": {"column": "year", "transforms": ["be_year"]},
-                "value": {"column": "n", "transforms": ["number"]}
-            }})),
+            dropouts_by_area(),
             dir.path().to_path_buf(),
         )
         .expect("valid")
@@ -491,46 +496,6 @@ both_backends!(
     }
 );
 
-/// A web API that gives one record a page, each after `delay`, up to `pages` pages
-/// (then empty pages), and counts its hits.
-async fn slow_api(
-    delay: std::time::Duration,
-    pages: u64,
-) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use axum::extract::Query;
-    use std::collections::HashMap;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let hits = std::sync::Arc::new(AtomicUsize::new(0));
-    let counted = std::sync::Arc::clone(&hits);
-    let app = axum::Router::new().route(
-        "/areas",
-        axum::routing::get(move |Query(q): Query<HashMap<String, String>>| {
-            let counted = std::sync::Arc::clone(&counted);
-            async move {
-                counted.fetch_add(1, Ordering::SeqCst);
-                tokio::time::sleep(delay).await;
-                let page: u64 = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-                if page > pages {
-                    return axum::Json(serde_json::json!([]));
-                }
-                axum::Json(serde_json::json!([{
-                    "code": format!("{}", 10 + page),
-                    "name": "จังหวัด",
-                    "area": "9011",
-                    "year": format!("{}", 2560 + page),
-                    "n": page,
-                }]))
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("binds");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{address}/areas"), hits)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_preview_stops_reading_at_its_time_limit_and_when_its_caller_leaves() {
     use std::sync::atomic::Ordering;
@@ -538,7 +503,7 @@ async fn a_preview_stops_reading_at_its_time_limit_and_when_its_caller_leaves() 
     let db = TestDb::new(abe_tests::Backend::Sqlite).await;
     let store = db.store().await;
     let pipeline = Pipeline::new(store.clone());
-    let (url, hits) = slow_api(Duration::from_millis(200), u64::MAX).await;
+    let (url, hits) = abe_tests::web::slow_pages(Duration::from_millis(200), u64::MAX).await;
     let source: SourceConfig = serde_json::from_value(serde_json::json!({
         "kind": "http_json", "url": url, "pagination": { "kind": "page", "param": "page" }
     }))
@@ -596,7 +561,7 @@ async fn a_slow_source_loads_while_its_lease_is_kept() {
     abe_tests::fixtures::seed_dropouts(&store, dir.path()).await;
     // A one-second lease is extended every quarter second; the source takes longer.
     let pipeline = Pipeline::new(store.clone()).with_lease(Duration::from_secs(1));
-    let (url, _hits) = slow_api(Duration::from_millis(300), 5).await;
+    let (url, _hits) = abe_tests::web::slow_pages(Duration::from_millis(300), 5).await;
     let source: SourceConfig = serde_json::from_value(serde_json::json!({
         "kind": "http_json", "url": url, "pagination": { "kind": "page", "param": "page" }
     }))
@@ -608,12 +573,7 @@ async fn a_slow_source_loads_while_its_lease_is_kept() {
         None,
         SyncMode::FullRefresh,
         source,
-        mapping(serde_json::json!({"fields": {
-            "indicator": {"const": "dropouts"},
-            "area": {"column": "area"},
-            "period": {"column": "year", "transforms": ["be_year"]},
-            "value": {"column": "n", "transforms": ["number"]}
-        }})),
+        dropouts_by_area(),
         dir.path().to_path_buf(),
     )
     .expect("valid");

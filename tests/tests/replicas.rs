@@ -2,7 +2,6 @@
 //! schedules every connector, and each tick still runs once.
 
 use abe_tests::{both_backends, TestDb};
-use sqlx::Row;
 use std::time::Duration;
 
 both_backends!(
@@ -41,36 +40,23 @@ both_backends!(
             server.await.expect("joins").expect("stops");
         }
 
-        let ticks: Vec<(String, Option<String>)> = match backend {
-            abe_tests::Backend::Sqlite => {
-                let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db.url)
-                    .await
-                    .expect("connects");
-                sqlx::query(
-                    "SELECT status, scheduled_for FROM runs WHERE trigger = 'schedule' ORDER BY id",
-                )
-                .fetch_all(&mut conn)
-                .await
-                .expect("runs")
-                .into_iter()
-                .map(|r| (r.get::<String, _>(0), r.get::<Option<String>, _>(1)))
-                .collect()
-            }
-            abe_tests::Backend::Postgres => {
-                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url)
-                    .await
-                    .expect("connects");
-                sqlx::query(
-                "SELECT status, scheduled_for::text FROM runs WHERE trigger = 'schedule' ORDER BY id",
-            )
-            .fetch_all(&mut conn)
+        let store = db.store().await;
+        let runs = store
+            .runs(Some("every_second"), None, None, 100)
             .await
-            .expect("runs")
-            .into_iter()
-            .map(|r| (r.get::<String, _>(0), r.get::<Option<String>, _>(1)))
-            .collect()
-            }
-        };
+            .expect("runs");
+        let ticks: Vec<(String, Option<String>)> = runs
+            .items
+            .iter()
+            .rev()
+            .filter(|r| r.trigger == "schedule")
+            .map(|r| {
+                (
+                    r.status.as_str().to_string(),
+                    r.scheduled_for.map(|t| t.to_rfc3339()),
+                )
+            })
+            .collect();
         assert!(ticks.len() >= 2, "the schedule fired: {ticks:?}");
         assert!(
             ticks.len() <= 6,

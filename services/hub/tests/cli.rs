@@ -260,42 +260,6 @@ fn a_connector_saved_through_the_api_runs_from_the_command_line() {
     );
 }
 
-/// A web API on 127.0.0.1 that gives one province a page, slowly, for `pages` pages;
-/// returns its URL and a count of its hits. It runs on `runtime`.
-fn slow_api(
-    runtime: &tokio::runtime::Runtime,
-    pages: u64,
-) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use axum::extract::Query;
-    use std::collections::HashMap;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let hits = std::sync::Arc::new(AtomicUsize::new(0));
-    let counted = std::sync::Arc::clone(&hits);
-    let app = axum::Router::new().route(
-        "/areas",
-        axum::routing::get(move |Query(q): Query<HashMap<String, String>>| {
-            let counted = std::sync::Arc::clone(&counted);
-            async move {
-                counted.fetch_add(1, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(150)).await;
-                let page: u64 = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-                let records = if page <= pages {
-                    serde_json::json!([{ "code": format!("{}", 10 + page), "name": "จังหวัด" }])
-                } else {
-                    serde_json::json!([])
-                };
-                axum::Json(records)
-            }
-        }),
-    );
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("binds");
-    let address = listener.local_addr().expect("address");
-    runtime.spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{address}/areas"), hits)
-}
-
 /// Waits until `hits` passes `count`.
 fn wait_for_hits(hits: &std::sync::atomic::AtomicUsize, count: usize) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -327,7 +291,7 @@ fn run_statuses(runtime: &tokio::runtime::Runtime, url: &str, connector: &str) -
 #[test]
 fn a_run_holds_its_lease_across_processes() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let (api, hits) = slow_api(&runtime, 40);
+    let (api, hits) = runtime.block_on(abe_tests::web::slow_pages(Duration::from_millis(150), 40));
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("hub.db").display());
     let config = dir.path().join("hub.toml");

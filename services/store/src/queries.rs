@@ -148,7 +148,7 @@ const OBSERVATION_KEY: [&str; 6] = [
 /// The columns of [`RunRecord`].
 const RUN_COLUMNS: &str = "id, connector, trigger, status, started_at, finished_at, rows_read, \
      rows_inserted, rows_updated, rows_unchanged, rows_deleted, rows_rejected, read_ms, load_ms, \
-     error_code, error";
+     error_code, error, scheduled_for";
 
 /// The columns of [`ConnectorRecord`].
 pub(crate) const CONNECTOR_COLUMNS: &str =
@@ -181,6 +181,8 @@ pub struct RunRecord {
     pub started_at: DateTime<Utc>,
     /// End, once ended.
     pub finished_at: Option<DateTime<Utc>>,
+    /// For a scheduled run: the tick it is for.
+    pub scheduled_for: Option<DateTime<Utc>>,
     /// What it did and how it ended (all zero while it runs).
     pub end: RunEnd,
 }
@@ -199,16 +201,15 @@ where
         let count = |column: &'r str| -> sqlx::Result<u64> {
             Ok(u64::try_from(row.try_get::<i64, _>(column)?).unwrap_or_default())
         };
-        let error_code: Option<String> = row.try_get("error_code")?;
-        let error: Option<String> = row.try_get("error")?;
-        let error_code = match error_code {
-            Some(code) => Some(code.parse().map_err(|e| sqlx::Error::ColumnDecode {
+        // Migration 0004 gave every earlier failure its code.
+        let error_code = row
+            .try_get::<Option<String>, _>("error_code")?
+            .map(|code| code.parse::<Code>())
+            .transpose()
+            .map_err(|e| sqlx::Error::ColumnDecode {
                 index: "error_code".into(),
                 source: Box::new(e),
-            })?),
-            // Runs journaled before codes existed are internal failures.
-            None => error.as_ref().map(|_| Code::Internal),
-        };
+            })?;
         Ok(RunRecord {
             id: row.try_get("id")?,
             connector: row.try_get("connector")?,
@@ -216,6 +217,7 @@ where
             status: crate::stored::word(row, "status")?,
             started_at: row.try_get("started_at")?,
             finished_at: row.try_get("finished_at")?,
+            scheduled_for: row.try_get("scheduled_for")?,
             end: RunEnd {
                 counts: RunCounts {
                     read: count("rows_read")?,
@@ -228,7 +230,7 @@ where
                 read_ms: count("read_ms")?,
                 load_ms: count("load_ms")?,
                 error_code,
-                error,
+                error: row.try_get("error")?,
             },
         })
     }
