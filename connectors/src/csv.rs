@@ -47,10 +47,22 @@ pub struct CsvConfig {
     /// Rows are records as a spreadsheet program shows the file (blank lines aside).
     #[serde(default = "default_header_row")]
     pub header_row: u64,
+    /// `false` for a file without a header row: every row is data and columns are
+    /// named by their number, `"1"` for the first (`{ column = "3" }`).
+    #[serde(default = "has_header", skip_serializing_if = "is_has_header")]
+    pub header: bool,
 }
 
 fn default_header_row() -> u64 {
     1
+}
+
+fn has_header() -> bool {
+    true
+}
+
+fn is_has_header(header: &bool) -> bool {
+    *header
 }
 
 /// Bytes read to sniff the encoding, delimiter and quote.
@@ -95,6 +107,7 @@ impl CsvConfig {
             delimiter: None,
             quote: None,
             header_row: default_header_row(),
+            header: true,
         }
     }
 
@@ -141,7 +154,14 @@ impl CsvConfig {
         }
         if self.header_row == 0 {
             return Err(SourceError::Config(format!(
-                "{}: header_row is 1-based",
+                "{}: header_row is 1-based (1 is the first row); for a file without a header \
+                 row set header = false",
+                self.path
+            )));
+        }
+        if !self.header && self.header_row != 1 {
+            return Err(SourceError::Config(format!(
+                "{}: header_row does not apply to a file without a header (header = false)",
                 self.path
             )));
         }
@@ -237,7 +257,7 @@ impl CsvConfig {
             BufReader::with_capacity(SAMPLE_BYTES, reader),
             parser,
             field_encoding,
-            self.header_row,
+            self.header.then_some(self.header_row),
             cancel.clone(),
         )
     }
@@ -410,6 +430,9 @@ struct CsvRecords {
     /// Checked at each refill: a record that never ends (a huge file without a line
     /// end) is read without returning, and must still stop when the run does.
     cancel: Cancel,
+    /// The record just read is data not yet given out (the first row of a file
+    /// without a header).
+    pending: bool,
 }
 
 impl CsvRecords {
@@ -418,7 +441,7 @@ impl CsvRecords {
         input: BufReader<Box<dyn Read + Send>>,
         parser: csv_core::Reader,
         encoding: &'static Encoding,
-        header_row: u64,
+        header_row: Option<u64>,
         cancel: Cancel,
     ) -> Result<Self, SourceError> {
         let mut records = CsvRecords {
@@ -433,6 +456,21 @@ impl CsvRecords {
             fields: 0,
             oversize: None,
             cancel,
+            pending: false,
+        };
+        let Some(header_row) = header_row else {
+            // No header: the first record is data, and its width names the columns.
+            if records.read_next()? {
+                let width = if records.oversize.is_some() {
+                    1
+                } else {
+                    records.fields
+                };
+                let names = (1..=width).map(|n| n.to_string()).collect();
+                records.header = Arc::new(Header::new(names));
+                records.pending = true;
+            }
+            return Ok(records);
         };
         while records.row < header_row {
             if !records.read_next()? {
@@ -682,6 +720,9 @@ impl Iterator for CsvRecords {
     type Item = Result<SourceItem, SourceError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if std::mem::take(&mut self.pending) {
+            return Some(Ok(self.current_item()));
+        }
         match self.read_next() {
             Ok(true) => Some(Ok(self.current_item())),
             Ok(false) => None,
@@ -764,6 +805,49 @@ mod tests {
             header.names()[0]
         );
         assert_eq!(rows.len(), 7_375 - 1);
+    }
+
+    #[test]
+    fn a_file_without_a_header_reads_every_row_with_columns_by_number() {
+        let mut config =
+            CsvConfig::new("pramotesupnoi-thailand-subdistrict/Thailand-subdistrict.csv");
+        config.header = false;
+        let (header, rows, rejects) = read_all(&config);
+        assert!(rejects.is_empty(), "{rejects:?}");
+        assert_eq!(header.names().len(), 15);
+        assert_eq!(header.names()[0], "1");
+        assert_eq!(header.names()[14], "15");
+        assert_eq!(rows.len(), 7_375, "the first row is data");
+        assert_eq!(rows[0].position.row, Some(1));
+        let Cell::Text(code) = &rows[0].cells[0] else {
+            panic!("text")
+        };
+        assert!(
+            code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
+            "{code:?}: BOM removed"
+        );
+
+        // TIS-620, no header: the legacy export reads the same way.
+        let mut legacy = CsvConfig::new(
+            "derived-thai-legacy-encodings/subdistricts-yala-narathiwat.tis620-noheader.csv",
+        );
+        legacy.header = false;
+        legacy.encoding = Some("tis-620".into());
+        let (header, rows, rejects) = read_all(&legacy);
+        assert!(rejects.is_empty(), "{rejects:?}");
+        assert_eq!(header.names().len(), 15);
+        assert!(rows.len() > 100);
+
+        config.header_row = 2;
+        let err = config.sniff(&shared_data("")).expect_err("refused");
+        assert!(
+            err.to_string().contains("header_row does not apply"),
+            "{err}"
+        );
+        config.header = true;
+        config.header_row = 0;
+        let err = config.sniff(&shared_data("")).expect_err("refused");
+        assert!(err.to_string().contains("header = false"), "{err}");
     }
 
     #[test]

@@ -88,6 +88,9 @@ codes! {
     TooManyRejects = "TOO_MANY_REJECTS", 422, true, "too many rows were rejected; nothing was loaded";
     /// A full refresh found no rows to load and kept the loaded ones.
     EmptySource = "EMPTY_SOURCE", 422, true, "the source gave no rows to load; nothing was changed";
+    /// A run would change reference rows (areas, schools) another connector loaded,
+    /// and its connector asks to fail then.
+    OwnedElsewhere = "OWNED_ELSEWHERE", 409, true, "the run would change rows another connector loaded; nothing was changed";
     /// The connector is running now; runs of one connector never overlap.
     AlreadyRunning = "ALREADY_RUNNING", 409, true, "the connector is already running";
     /// The process running the run stopped answering; its lease expired.

@@ -9,6 +9,7 @@ pub mod model;
 pub mod period;
 pub mod position;
 pub mod redact;
+pub mod summary;
 pub mod target;
 pub mod targets;
 pub mod thai;
@@ -16,6 +17,7 @@ pub mod thai;
 pub use error::{Code, ErrorCode};
 pub use model::*;
 pub use position::{Reject, SourcePosition};
+pub use summary::{ReasonCount, ReasonSummary};
 pub use target::{
     Column, ColumnType, FieldError, Fields, Ownership, References, TargetDesc, TargetRow, Value,
 };

@@ -34,6 +34,13 @@ macro_rules! vocabulary {
             }
         }
 
+        impl TryFrom<String> for $name {
+            type Error = UnknownWord;
+            fn try_from(word: String) -> Result<Self, UnknownWord> {
+                word.parse()
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
@@ -147,6 +154,54 @@ pub struct RunCounts {
     pub deleted: u64,
     /// Rows refused.
     pub rejected: u64,
+    /// Rows whose key an earlier row of the same run already gave, merged into it as
+    /// the connector's `on_duplicate` chose (each is also a warning). Rows refused as
+    /// duplicates count as rejected instead.
+    #[serde(default)]
+    pub duplicates: u64,
+}
+
+vocabulary! {
+    /// What a run does with rows of its source that repeat a key (two rows for one
+    /// school code, or for one indicator, area, period and breakdown).
+    #[derive(Default)]
+    OnDuplicate {
+        /// Every row of a repeated key is refused: the source must decide.
+        Reject = "reject",
+        /// The last row wins (the default, as a later correction in a sheet would).
+        #[default]
+        Last = "last",
+        /// The first row wins; later ones are left out.
+        First = "first",
+        /// The rows' values are added up (observations: counts split over rows).
+        Sum = "sum",
+    }
+}
+
+vocabulary! {
+    /// What a run of reference data (areas, schools) does with rows it would change
+    /// that another connector wrote last (an older list's spellings over a newer one's).
+    #[derive(Default)]
+    OnOwnedElsewhere {
+        /// The run fails and changes nothing; its warnings list the rows (the default).
+        #[default]
+        Fail = "fail",
+        /// Those rows stay as the other connector wrote them; each is a warning.
+        Keep = "keep",
+        /// Those rows are changed and now belong to this connector; each is a warning.
+        Overwrite = "overwrite",
+    }
+}
+
+vocabulary! {
+    /// Whether a remark about a row refused it or only flagged it.
+    Severity {
+        /// The row was not loaded.
+        Reject = "reject",
+        /// The row was loaded, merged or kept out by the connector's choice, and the
+        /// steward should know: a repeated key, a row another connector owns.
+        Warning = "warning",
+    }
 }
 
 /// An organisation that owns sources.

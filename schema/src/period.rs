@@ -429,6 +429,45 @@ impl FromStr for Period {
     }
 }
 
+/// Years from here on are Buddhist-era years (CE 1857 and later are far from it): a
+/// stored period this late was left in BE by its mapping.
+const FIRST_BE_LOOKING_YEAR: i32 = 2400;
+
+impl Period {
+    /// The CE year the period starts in (a fiscal year starts the October before).
+    fn start_year(self) -> i32 {
+        match self {
+            Period::Year(y) | Period::Month(y, _) | Period::AcademicYear(y) => y,
+            Period::FiscalYear(y) => y - 1,
+        }
+    }
+
+    /// Refuses a period that cannot be meant: one starting more than a year after
+    /// `today`. The reason names the likely fix; a Buddhist-era year left as CE (2566
+    /// read as the year 2566) is told apart from a plain future year.
+    pub fn check_not_ahead(self, today: NaiveDate) -> Result<(), String> {
+        let year = self.start_year();
+        if year >= FIRST_BE_LOOKING_YEAR {
+            let ce = year - crate::thai::BUDDHIST_ERA_OFFSET;
+            return Err(format!(
+                "period {self} looks like a Buddhist-era year (BE {year} is CE {ce}); add the \
+                 be_year transform (or academic_year, fiscal_year) to the period field"
+            ));
+        }
+        let ahead = match self {
+            Period::Month(y, m) => (y, m) > (today.year() + 1, today.month()),
+            _ => year > today.year() + 1,
+        };
+        if ahead {
+            return Err(format!(
+                "period {self} is more than a year after today ({today}); check the source's \
+                 year and the period field's transforms"
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Words Thai files put before a year of each kind ("ปีงบประมาณ 2566", "ปีการศึกษา
 /// 2566", "FY2566"); they are dropped before the year is read. Longest first.
 fn period_prefixes(kind: PeriodKind) -> &'static [&'static str] {
@@ -504,6 +543,32 @@ mod tests {
 
     fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
+    }
+
+    #[test]
+    fn periods_more_than_a_year_ahead_are_refused_and_be_years_named() {
+        let today = ymd(2026, 12, 3);
+        for ok in ["2026", "2027", "2027-12", "FY2028", "AY2027", "1990"] {
+            let period: Period = ok.parse().expect("a stored period");
+            assert_eq!(period.check_not_ahead(today), Ok(()), "{ok}");
+        }
+        let be = "2564".parse::<Period>().unwrap().check_not_ahead(today);
+        assert!(
+            be.as_ref().unwrap_err().contains("Buddhist-era")
+                && be.unwrap_err().contains("be_year"),
+            "a BE year names the transform"
+        );
+        let be_academic = "AY2566".parse::<Period>().unwrap().check_not_ahead(today);
+        assert!(be_academic.unwrap_err().contains("CE 2023"));
+        for ahead in ["2028", "2028-01", "FY2029"] {
+            let refused = ahead.parse::<Period>().unwrap().check_not_ahead(today);
+            assert!(
+                refused
+                    .as_ref()
+                    .is_err_and(|r| r.contains("more than a year after today")),
+                "{ahead}: {refused:?}"
+            );
+        }
     }
 
     #[test]

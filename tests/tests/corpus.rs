@@ -300,7 +300,7 @@ both_backends!(
             other => panic!("huge cell: {other:?}"),
         };
         let rejects = store
-            .rejects(run_id, None, 10)
+            .rejects(run_id, abe_schema::Severity::Reject, None, 10)
             .await
             .expect("rejects")
             .items;

@@ -73,7 +73,9 @@ both_backends!(demo_province_end_to_end, |backend: Backend| async move {
         .graphql(
             r#"{ connectors { edges { node { name kind target provisioned updatedAt
                  latestRun { id trigger status startedAt finishedAt readMs loadMs
-                   counts { read inserted updated unchanged deleted rejected } errorCode error
+                   counts { read inserted updated unchanged deleted duplicates rejected } errorCode error
+                   reasons { severity reason count positions { file sheet row column } }
+                   warnings { totalCount }
                    rejects { totalCount edges { node { id file sheet row column value reason } } } } } } } }"#,
             Value::Null,
         )

@@ -117,6 +117,9 @@ async fn graphql_over_http_follows_the_spec() {
             .header("accept", json)
             .send()
     };
+    // The area comes from the demo's first run, which starts with the hub.
+    app.wait_for_runs(&["demo_areas"], std::time::Duration::from_secs(60))
+        .await;
     let answer = get("{ area(code: \"90\") { nameEn } }").await.expect("GET");
     assert_eq!(answer.status().as_u16(), 200);
     let body: Value = answer.json().await.expect("JSON");

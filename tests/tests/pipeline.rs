@@ -227,7 +227,7 @@ both_backends!(
         );
         assert_eq!(
             store
-                .rejects(runs[0].id, None, 10)
+                .rejects(runs[0].id, abe_schema::Severity::Reject, None, 10)
                 .await
                 .expect("rejects")
                 .total_count,
@@ -376,7 +376,7 @@ both_backends!(
             ]
         );
         let rejects = store
-            .rejects(report.run_id, None, 10)
+            .rejects(report.run_id, abe_schema::Severity::Reject, None, 10)
             .await
             .expect("rejects")
             .items;

@@ -375,7 +375,7 @@ both_backends!(
             ("failed", Some("SOURCE_INVALID"), Some("boom"), 1)
         );
         let rejects = store
-            .rejects(run_id, None, 10)
+            .rejects(run_id, abe_schema::Severity::Reject, None, 10)
             .await
             .expect("rejects")
             .items;

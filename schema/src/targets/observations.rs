@@ -5,8 +5,8 @@
 use crate::target::known_area;
 use crate::thai::{normalise_area_code, parse_number};
 use crate::{
-    Breakdown, Column, FieldError, Fields, Ownership, References, Reject, Target, TargetDesc,
-    TargetRow, Value,
+    period::Period, Breakdown, Column, FieldError, Fields, Ownership, References, Reject, Target,
+    TargetDesc, TargetRow, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -78,11 +78,20 @@ impl TargetRow for ObservationRow {
             }
         };
         let breakdown = Breakdown::new(fields.breakdown()?).encode();
+        let indicator = fields.required("indicator")?;
+        let period = fields.required("period")?;
+        // Only stored spellings are checked: a period the catalogue does not read as a
+        // year or month is the mapping's choice.
+        if let Ok(parsed) = period.parse::<Period>() {
+            parsed
+                .check_not_ahead(chrono::Utc::now().date_naive())
+                .map_err(|reason| fields.reject("period", Some(&period), reason))?;
+        }
         Ok(ObservationRow {
-            indicator: fields.required("indicator")?,
+            indicator,
             area_code,
             school_code,
-            period: fields.required("period")?,
+            period,
             breakdown,
             value,
         })

@@ -70,6 +70,8 @@ pub enum ErrorCode {
     TooManyRejects,
     /// The source gave no rows to load.
     EmptySource,
+    /// The run would change reference rows another connector loaded.
+    OwnedElsewhere,
     /// The connector was already running.
     AlreadyRunning,
     /// The run's process stopped; its lease expired.
@@ -189,6 +191,66 @@ pub struct RunCounts {
     pub deleted: i64,
     /// Rows refused.
     pub rejected: i64,
+    /// Rows whose key an earlier row of the run gave, merged into it as the connector
+    /// chose (each is a warning). read = inserted + updated + unchanged + duplicates +
+    /// rejected.
+    pub duplicates: i64,
+}
+
+/// Whether a remark refused its row or only flagged it.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "abe_schema::Severity")]
+pub enum Severity {
+    /// The row was not loaded.
+    Reject,
+    /// The row was loaded, merged or kept out by the connector's choice.
+    Warning,
+}
+
+/// A place in a source.
+#[derive(SimpleObject)]
+pub struct Place {
+    /// File or URL.
+    pub file: String,
+    /// Sheet of a workbook.
+    pub sheet: Option<String>,
+    /// Row as a spreadsheet numbers it (the header counts).
+    pub row: Option<i64>,
+    /// Column header, or JSON path.
+    pub column: Option<String>,
+}
+
+/// Rows a run refused or flagged for one reason.
+#[derive(SimpleObject)]
+pub struct ReasonCount {
+    /// Reject or warning.
+    pub severity: Severity,
+    /// The reason, the rows' own values left out (`area … is not known`).
+    pub reason: String,
+    /// Rows with this reason.
+    pub count: i64,
+    /// Where the first three are.
+    pub positions: Vec<Place>,
+}
+
+impl From<&abe_schema::ReasonCount> for ReasonCount {
+    fn from(line: &abe_schema::ReasonCount) -> Self {
+        ReasonCount {
+            severity: line.severity.into(),
+            reason: line.reason.clone(),
+            count: i64::try_from(line.count).unwrap_or(i64::MAX),
+            positions: line
+                .positions
+                .iter()
+                .map(|p| Place {
+                    file: p.file.clone(),
+                    sheet: p.sheet.clone(),
+                    row: p.row.and_then(|n| i64::try_from(n).ok()),
+                    column: p.column.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// One run of a connector.
@@ -219,6 +281,8 @@ pub struct Run {
     pub detail: Option<String>,
     #[graphql(skip)]
     pub run_id: i64,
+    #[graphql(skip)]
+    pub summary: abe_schema::ReasonSummary,
 }
 
 impl From<RunRecord> for Run {
@@ -240,11 +304,13 @@ impl From<RunRecord> for Run {
                 unchanged: figure(counts.unchanged),
                 deleted: figure(counts.deleted),
                 rejected: figure(counts.rejected),
+                duplicates: figure(counts.duplicates),
             },
             read_ms: figure(r.end.read_ms),
             load_ms: figure(r.end.load_ms),
             error_code: r.end.error_code.map(Into::into),
             detail: r.end.error,
+            summary: r.summary,
         }
     }
 }
@@ -283,12 +349,45 @@ impl Run {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Conn<Reject>> {
+        self.remarks(ctx, abe_schema::Severity::Reject, first, after)
+            .await
+    }
+
+    /// Rows this run loaded, merged or kept out by its connector's choice that a
+    /// steward should know of: a key repeated in the source, a reference row another
+    /// connector loaded.
+    #[graphql(complexity = "crate::connection::page_complexity(first, child_complexity)")]
+    async fn warnings(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Reject>> {
+        self.remarks(ctx, abe_schema::Severity::Warning, first, after)
+            .await
+    }
+
+    /// Every reject and warning of the run counted by reason, most frequent first,
+    /// with where the first three are.
+    async fn reasons(&self) -> Vec<ReasonCount> {
+        self.summary.lines().into_iter().map(Into::into).collect()
+    }
+}
+
+impl Run {
+    async fn remarks(
+        &self,
+        ctx: &Context<'_>,
+        severity: abe_schema::Severity,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Reject>> {
         let store = store(ctx)?;
         paged(
             first,
             after,
             int_cursor,
-            |after, first| store.rejects(self.run_id, after, first),
+            |after, first| store.rejects(self.run_id, severity, after, first),
             |r| r.id.to_string(),
             |r| Ok(Reject::from(r)),
         )

@@ -143,12 +143,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             app.run_until_stopped(startup::shutdown_signal()).await?;
         }
         Command::Preview { connector, rows } => {
+            // A preview writes nothing: the config's catalogue and connectors are used
+            // as declared, not provisioned.
             let config = load_config()?;
             let store = startup::open_store(&cli.database_url).await?;
-            startup::provision(&store, &config).await?;
             let def = find_connector(&store, &config, connector).await?;
+            let declared: Vec<String> = config.indicators.iter().map(|i| i.code.clone()).collect();
             let preview = Pipeline::new(store.clone())
-                .preview(&def, *rows, MAX_PREVIEW_TIME)
+                .preview_declaring(&def, *rows, MAX_PREVIEW_TIME, &declared)
                 .await?;
             store.close().await;
             for row in &preview.rows {
@@ -168,18 +170,23 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run { connector } => {
             let config = load_config()?;
             let store = startup::open_store(&cli.database_url).await?;
-            startup::provision(&store, &config).await?;
             let def = find_connector(&store, &config, connector).await?;
+            let provisioned = startup::provision_for_run(&store, &config, &def).await?;
+            if let Some(path) = &cli.config {
+                println!("{}", provisioned.describe(path, &def.name));
+            }
             let pipeline =
                 Pipeline::new(store.clone()).with_lease(Duration::from_secs(cli.run_lease_secs));
             let result = run_until_signalled(&pipeline, &def).await;
             store.close().await;
             return match result {
                 Ok(r) => {
+                    let c = &r.counts;
                     println!(
-                        "run {} of {}: read {}, inserted {}, updated {}, unchanged {}, deleted {}, rejected {} ({} ms reading, {} ms loading)",
-                        r.run_id, r.connector, r.counts.read, r.counts.inserted, r.counts.updated, r.counts.unchanged, r.counts.deleted, r.counts.rejected, r.read_ms, r.load_ms
+                        "run {} of {}: read {}, inserted {}, updated {}, unchanged {}, deleted {}, duplicates {}, rejected {} ({} ms reading, {} ms loading)",
+                        r.run_id, r.connector, c.read, c.inserted, c.updated, c.unchanged, c.deleted, c.duplicates, c.rejected, r.read_ms, r.load_ms
                     );
+                    print_reasons(&r.reasons);
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(RunError::Failed {
@@ -192,7 +199,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     );
                     Ok(ExitCode::from(130))
                 }
-                Err(RunError::Failed { run_id, cause, .. }) => {
+                Err(RunError::Failed {
+                    run_id,
+                    cause,
+                    reasons,
+                    ..
+                }) => {
+                    print_reasons(&reasons);
                     eprintln!(
                         "run {run_id} of {connector} failed; the previous data stands: {cause}"
                     );
@@ -207,6 +220,25 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a run's rejects and warnings by reason: count, reason, first positions.
+fn print_reasons(reasons: &abe_schema::ReasonSummary) {
+    let lines = reasons.lines();
+    if lines.is_empty() {
+        return;
+    }
+    println!("by reason (all of them: the run's rejects and warnings in GraphQL):");
+    for line in lines {
+        let positions: Vec<String> = line.positions.iter().map(|p| p.to_string()).collect();
+        println!(
+            "  {:<7} {:>6} × {}  [{}]",
+            line.severity.as_str(),
+            line.count,
+            line.reason,
+            positions.join("; ")
+        );
+    }
 }
 
 /// Runs `def` until it ends; on Ctrl-C or SIGTERM asks it to stop (it rolls back and

@@ -47,6 +47,63 @@ pub async fn provision(store: &Store, config: &HubConfig) -> Result<()> {
     Ok(())
 }
 
+/// What a CLI run took from its config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunProvision {
+    /// The connector is the config file's (saved as its definition), not one saved
+    /// through the API.
+    pub connector_from_config: bool,
+    /// Agencies the database lacked, added.
+    pub agencies_added: u64,
+    /// Indicators the database lacked, added.
+    pub indicators_added: u64,
+}
+
+impl RunProvision {
+    /// One line saying what the run took from `config` and what it left alone.
+    pub fn describe(&self, config: &std::path::Path, connector: &str) -> String {
+        let source = if self.connector_from_config {
+            format!("connector {connector} saved from {}", config.display())
+        } else {
+            format!("connector {connector} as saved through the API")
+        };
+        format!(
+            "{source}; {} agencies and {} indicators the database lacked added; other \
+             connectors, existing catalogue entries and thresholds left as they are \
+             (`abe-hub serve` with this config applies all of it)",
+            self.agencies_added, self.indicators_added
+        )
+    }
+}
+
+/// Prepares the database for a CLI run of `def` with `config`: saves that one
+/// connector if the config declares it and adds the agencies and indicators the
+/// database lacks. Nothing else changes: another config's connectors, catalogue entries
+/// and thresholds stay as the serving hub provisioned them.
+pub async fn provision_for_run(
+    store: &Store,
+    config: &HubConfig,
+    def: &abe_pipeline::ConnectorDef,
+) -> Result<RunProvision> {
+    let agencies_added = store
+        .save_agencies(&config.agencies, abe_store::Existing::Keep)
+        .await?;
+    let indicators_added = store
+        .save_indicators(&config.indicators, abe_store::Existing::Keep)
+        .await?;
+    let connector_from_config = config.connectors.iter().any(|c| c.name == def.name);
+    if connector_from_config {
+        store
+            .provision_connector(&def.spec(), chrono::Utc::now())
+            .await?;
+    }
+    Ok(RunProvision {
+        connector_from_config,
+        agencies_added,
+        indicators_added,
+    })
+}
+
 /// A built hub: catalogue provisioned, scheduler started, listener bound.
 pub struct Application {
     store: Store,

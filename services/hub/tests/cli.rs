@@ -54,12 +54,21 @@ fn run_prints_counts_and_a_second_run_changes_nothing() {
     run("demo_areas");
     let first = run("lao_out_of_school");
     assert!(
-        first.contains("read 77, inserted 75, updated 0, unchanged 0, deleted 0, rejected 2"),
+        first.contains(
+            "read 77, inserted 75, updated 0, unchanged 0, deleted 0, duplicates 0, rejected 2"
+        ),
+        "{first}"
+    );
+    // Rejects are summarised by reason, with their first positions.
+    assert!(
+        first.contains("reject       1 × รหัสพื้นที่: area code must be digits  [data/local-government.tis620.csv, row 78, column \"รหัสพื้นที่\"]"),
         "{first}"
     );
     let second = run("lao_out_of_school");
     assert!(
-        second.contains("read 77, inserted 0, updated 0, unchanged 75, deleted 0, rejected 2"),
+        second.contains(
+            "read 77, inserted 0, updated 0, unchanged 75, deleted 0, duplicates 0, rejected 2"
+        ),
         "{second}"
     );
 }
@@ -254,7 +263,9 @@ fn a_connector_saved_through_the_api_runs_from_the_command_line() {
     let output = run("lao_copy");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
-        stdout.contains("read 77, inserted 75, updated 0, unchanged 0, deleted 0, rejected 2"),
+        stdout.contains(
+            "read 77, inserted 75, updated 0, unchanged 0, deleted 0, duplicates 0, rejected 2"
+        ),
         "{stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
@@ -375,4 +386,109 @@ fn a_run_holds_its_lease_across_processes() {
         run_statuses(&runtime, &url, "slow"),
         ["succeeded", "abandoned", "cancelled"]
     );
+}
+
+/// The connectors and the first indicator's Thai name in the database at `url`.
+fn catalogue(url: &str) -> (Vec<(String, bool)>, String) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let store = abe_store::Store::connect(url).await.expect("store");
+        let connectors = store
+            .connectors(None, None, 100)
+            .await
+            .expect("connectors")
+            .items
+            .into_iter()
+            .map(|c| (c.spec.name, c.provisioned))
+            .collect();
+        let indicator = store
+            .indicators(None, None, 100)
+            .await
+            .expect("indicators")
+            .items
+            .into_iter()
+            .find(|i| i.code == "dropouts")
+            .map(|i| i.name_th)
+            .unwrap_or_default();
+        store.close().await;
+        (connectors, indicator)
+    })
+}
+
+#[test]
+fn a_run_with_another_config_changes_only_its_connector_and_a_preview_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let run = |config: &Path, command: &[&str]| {
+        let output = hub()
+            .args(["--database-url", &url, "--config"])
+            .arg(config)
+            .args(command)
+            .output()
+            .expect("runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    run(&repo("deploy/demo/hub.toml"), &["run", "demo_areas"]);
+    let demo = catalogue(&url);
+    assert_eq!(demo.0, [("demo_areas".to_string(), true)]);
+    assert_eq!(demo.1, "จำนวนนักเรียนออกกลางคัน");
+
+    // Another steward's config: its own connector, and another name for `dropouts`.
+    std::fs::write(dir.path().join("more.csv"), "code,name\n91,สตูล\n").expect("write");
+    let other = dir.path().join("other.toml");
+    std::fs::write(
+        &other,
+        r#"
+[[indicators]]
+code = "dropouts"
+name_th = "ชื่ออื่น"
+unit = "persons"
+kind = "count"
+direction = "higher_is_worse"
+
+[[connectors]]
+name = "more_areas"
+target = "areas"
+source = { kind = "csv", path = "more.csv" }
+[connectors.mapping.fields]
+code = { column = "code" }
+name_th = { column = "name" }
+
+[[connectors]]
+name = "preview_only"
+target = "areas"
+source = { kind = "csv", path = "more.csv" }
+[connectors.mapping.fields]
+code = { column = "code" }
+name_th = { column = "name" }
+"#,
+    )
+    .expect("write");
+    let said = run(&other, &["run", "more_areas"]);
+    assert!(
+        said.contains("connector more_areas saved from")
+            && said.contains(
+                "other connectors, existing catalogue entries and thresholds left as they are"
+            ),
+        "{said}"
+    );
+    let after = catalogue(&url);
+    assert_eq!(
+        after.0,
+        [
+            ("demo_areas".to_string(), true),
+            ("more_areas".to_string(), true)
+        ],
+        "the demo's connector stays"
+    );
+    assert_eq!(after.1, demo.1, "the catalogue keeps its entries");
+
+    let preview = run(&other, &["preview", "preview_only"]);
+    assert!(preview.contains("1 rows would load"), "{preview}");
+    assert_eq!(catalogue(&url), after, "a preview writes nothing");
 }

@@ -5,7 +5,7 @@
 use crate::{ConnectorDef, SyncMode};
 use abe_connectors::mapping::{Mapping, MappingConfig, MappingError};
 use abe_connectors::{ConfineError, SourceConfig};
-use abe_schema::{Code, ErrorCode, Target};
+use abe_schema::{Code, ColumnType, ErrorCode, OnDuplicate, OnOwnedElsewhere, Target};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -51,6 +51,17 @@ pub enum DefinitionError {
         /// The share as written.
         share: f64,
     },
+    /// `on_duplicate = "sum"` for a target without a number.
+    #[error(
+        "connector {name}: on_duplicate = \"sum\" adds up values, and {target} have none; \
+         use \"reject\", \"first\" or \"last\""
+    )]
+    NothingToSum {
+        /// Connector name.
+        name: String,
+        /// The target.
+        target: Target,
+    },
     /// A connector saved through the API reaches outside what it may.
     #[error(transparent)]
     Confined(#[from] ConfineError),
@@ -92,10 +103,24 @@ pub struct ConnectorConfig {
     /// emptied export is likelier than data that really vanished.
     #[serde(default)]
     pub allow_empty: bool,
+    /// Rows of the source that repeat a key: `last` (default) loads the last, `first`
+    /// the first, `sum` adds their values up (observations), `reject` refuses them
+    /// all. Every repeat is reported.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub on_duplicate: OnDuplicate,
+    /// For areas and schools: rows this connector would change that another connector
+    /// wrote. `fail` (default) fails the run, `keep` leaves them, `overwrite` changes
+    /// them; every such row is reported.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub on_owned_elsewhere: OnOwnedElsewhere,
     /// Where to read.
     pub source: SourceConfig,
     /// How source columns become unified rows.
     pub mapping: MappingConfig,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 impl ConnectorConfig {
@@ -127,7 +152,11 @@ impl ConnectorConfig {
         )
         .and_then(|def| def.with_max_reject_share(self.max_reject_share))
         .and_then(|def| def.with_cursor_field(self.cursor_field.clone()))
-        .map(|def| def.with_allow_empty(self.allow_empty))
+        .and_then(|def| def.with_on_duplicate(self.on_duplicate))
+        .map(|def| {
+            def.with_allow_empty(self.allow_empty)
+                .with_on_owned_elsewhere(self.on_owned_elsewhere)
+        })
     }
 }
 
@@ -178,8 +207,34 @@ impl ConnectorDef {
             max_reject_share: None,
             cursor_field: None,
             allow_empty: false,
+            on_duplicate: OnDuplicate::default(),
+            on_owned_elsewhere: OnOwnedElsewhere::default(),
             confined: false,
         })
+    }
+
+    /// Sets what a run does with rows that repeat a key; `sum` needs a target with a
+    /// number to add up.
+    pub fn with_on_duplicate(mut self, on_duplicate: OnDuplicate) -> Result<Self, DefinitionError> {
+        let has_number = self
+            .target
+            .desc()
+            .value_columns()
+            .any(|c| c.ty == ColumnType::Real);
+        if on_duplicate == OnDuplicate::Sum && !has_number {
+            return Err(DefinitionError::NothingToSum {
+                name: self.name,
+                target: self.target,
+            });
+        }
+        self.on_duplicate = on_duplicate;
+        Ok(self)
+    }
+
+    /// Sets what a run of reference data does with rows another connector wrote.
+    pub fn with_on_owned_elsewhere(mut self, choice: OnOwnedElsewhere) -> Self {
+        self.on_owned_elsewhere = choice;
+        self
     }
 
     /// Sets the cursor field; an incremental connector needs one, others take none.
@@ -228,6 +283,8 @@ impl ConnectorDef {
             max_reject_share: self.max_reject_share,
             cursor_field: self.cursor_field.clone(),
             allow_empty: self.allow_empty,
+            on_duplicate: self.on_duplicate,
+            on_owned_elsewhere: self.on_owned_elsewhere,
             source: self.source.clone(),
             mapping: self.mapping.config().clone(),
         }

@@ -37,6 +37,7 @@ impl RunSucceeded<'_> {
             unchanged = c.unchanged,
             deleted = c.deleted,
             rejected = c.rejected,
+            duplicates = c.duplicates,
             read_ms = r.read_ms,
             load_ms = r.load_ms,
             "run succeeded"

@@ -5,6 +5,7 @@
 //! starts runs on their cron schedules.
 
 mod definition;
+mod duplicates;
 mod events;
 mod preview;
 mod read;
@@ -21,7 +22,7 @@ pub use scheduler::{Scheduler, SchedulerError};
 
 use abe_connectors::mapping::Mapping;
 use abe_connectors::SourceConfig;
-use abe_schema::Target;
+use abe_schema::{OnDuplicate, OnOwnedElsewhere, Target};
 use std::path::PathBuf;
 
 /// How a run treats the connector's rows that the source no longer has.
@@ -68,6 +69,10 @@ pub struct ConnectorDef {
     /// Lets a full-refresh run with no rows to load succeed, deleting the connector's
     /// rows; by default such a run fails and keeps them.
     pub allow_empty: bool,
+    /// What a run does with rows that repeat a key.
+    pub on_duplicate: OnDuplicate,
+    /// What a run of reference data does with rows another connector wrote.
+    pub on_owned_elsewhere: OnOwnedElsewhere,
     /// Saved through the API: its local paths are checked again, symbolic links
     /// followed, before each read (see [`SourceConfig::check_confined`]).
     pub confined: bool,

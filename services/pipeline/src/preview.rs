@@ -83,9 +83,24 @@ impl Pipeline {
         limit: usize,
         time: Duration,
     ) -> Result<Preview, PreviewError> {
+        self.preview_declaring(def, limit, time, &[]).await
+    }
+
+    /// Like [`Pipeline::preview`], checking rows against the indicators of the
+    /// database and `declared` (a config file's, not provisioned: a preview writes
+    /// nothing).
+    pub async fn preview_declaring(
+        &self,
+        def: &ConnectorDef,
+        limit: usize,
+        time: Duration,
+        declared: &[String],
+    ) -> Result<Preview, PreviewError> {
         let time = time.min(MAX_PREVIEW_TIME);
         let cancel = CancelOnDrop(Cancel::default());
-        let references = Arc::new(ReferenceData::load(self.store(), def).await?);
+        let mut references = ReferenceData::load(self.store(), def).await?;
+        references.declare_indicators(declared);
+        let references = Arc::new(references);
         let read = {
             let (def, flag) = (def.clone(), cancel.0.clone());
             let limit = limit.min(MAX_PREVIEW_ROWS);

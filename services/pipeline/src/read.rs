@@ -76,6 +76,11 @@ impl ReferenceData {
             school_areas: store.school_areas().await?.into_iter().collect(),
         })
     }
+
+    /// Counts `codes` as catalogue indicators, beside the stored ones.
+    pub(crate) fn declare_indicators(&mut self, codes: &[String]) {
+        self.indicators.extend(codes.iter().cloned());
+    }
 }
 
 /// The reference data as one read sees it: the tables, and the areas loaded earlier in

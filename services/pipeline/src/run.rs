@@ -4,12 +4,16 @@
 //! cross a bounded channel to the loader, so memory stays flat however large the file.
 //! Any error before commit rolls the whole run back.
 
+use crate::duplicates::{DuplicateKeys, Verdict};
 use crate::events::{RunFailed, RunStarted, RunSucceeded};
 use crate::read::{read_source, Flow, Item, ReadError, ReadSummary, ReferenceData};
 use crate::{ConnectorDef, SyncMode};
 use abe_connectors::Cancel;
-use abe_schema::{with_target_row, Code, ErrorCode, Reject, RunCounts, RunStatus, TargetRow};
-use abe_store::{OpenRun, RunLease, RunOutcome, RunRequest, Staged, Store, StoreError};
+use abe_schema::{
+    with_target_row, Code, ErrorCode, OnOwnedElsewhere, ReasonSummary, Reject, RunCounts,
+    RunStatus, Severity, SourcePosition, TargetRow,
+};
+use abe_store::{Load, OpenRun, RunLease, RunOutcome, RunRequest, Staged, Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -76,6 +80,8 @@ pub struct RunReport {
     pub read_ms: u64,
     /// Milliseconds loading.
     pub load_ms: u64,
+    /// Its rejects and warnings by reason.
+    pub reasons: ReasonSummary,
 }
 
 /// Why a run was rolled back.
@@ -117,6 +123,18 @@ pub enum RunFailure {
     /// The reading thread panicked.
     #[error("reading the source crashed: {0}")]
     ReaderCrashed(String),
+    /// The run would change reference rows another connector loaded.
+    #[error(
+        "{rows} rows would change that connector {owners} loaded (see the run's warnings); \
+         nothing was changed. Set on_owned_elsewhere = \"keep\" to leave them or \
+         \"overwrite\" to change them"
+    )]
+    OwnedElsewhere {
+        /// Rows concerned.
+        rows: u64,
+        /// The connectors that loaded them.
+        owners: String,
+    },
     /// The run was cancelled.
     #[error("the run was cancelled; nothing was loaded")]
     Cancelled,
@@ -131,6 +149,7 @@ impl ErrorCode for RunFailure {
             RunFailure::Store(e) => e.error_code(),
             RunFailure::ReaderCrashed(_) => Code::Internal,
             RunFailure::Cancelled => Code::Cancelled,
+            RunFailure::OwnedElsewhere { .. } => Code::OwnedElsewhere,
         }
     }
 }
@@ -166,6 +185,8 @@ pub enum RunError {
         run_id: i64,
         /// What went wrong.
         cause: RunFailure,
+        /// The rejects and warnings of what was read before it stopped, by reason.
+        reasons: ReasonSummary,
     },
     /// The journal itself could not be written.
     #[error(transparent)]
@@ -399,6 +420,7 @@ impl Pipeline {
                     counts: outcome.end.counts,
                     read_ms: outcome.end.read_ms,
                     load_ms: outcome.end.load_ms,
+                    reasons: outcome.summary,
                 };
                 RunSucceeded(&report).emit();
                 return Ok(report);
@@ -426,6 +448,7 @@ impl Pipeline {
         outcome.end.counts = RunCounts {
             read: outcome.end.counts.read,
             rejected: outcome.end.counts.rejected,
+            duplicates: outcome.end.counts.duplicates,
             ..RunCounts::default()
         };
         self.store
@@ -435,6 +458,7 @@ impl Pipeline {
             connector: def.name.clone(),
             run_id,
             cause,
+            reasons: outcome.summary,
         })
     }
 
@@ -490,7 +514,7 @@ impl Pipeline {
     }
 
     /// One pass over the source into one load transaction.
-    async fn attempt<R: TargetRow>(
+    async fn attempt<R: TargetRow + Clone>(
         &self,
         def: &ConnectorDef,
         lease: &RunLease<'_>,
@@ -518,6 +542,7 @@ impl Pipeline {
                 .await
         };
         let mut load = begun?;
+        load.combine_duplicates(def.on_duplicate);
         let batches = futures::stream::poll_fn(|cx| receiver.poll_recv(cx));
         let stage_error = load.stage_all(batches).await.err();
         let staged_rows = load.staged_rows();
@@ -526,17 +551,20 @@ impl Pipeline {
         let read = reader
             .await
             .unwrap_or_else(|e| Err((ReaderFailure::Panic(e.to_string()), BatchesRead::default())));
-        let (summary, read_error) = match read {
+        let (read, read_error) = match read {
             Ok(read) => (read, None),
             Err((error, partial)) => (partial, Some(error)),
         };
-        outcome.end.counts.read = summary.summary.read;
-        outcome.end.counts.rejected = summary.summary.rejected;
-        if summary.summary.cursor.is_some() {
-            outcome.cursor = summary.summary.cursor.clone();
+        outcome.end.counts.read = read.summary.read;
+        outcome.end.counts.rejected = read.summary.rejected + read.refused_repeats;
+        outcome.end.counts.duplicates = read.duplicates;
+        if read.summary.cursor.is_some() {
+            outcome.cursor = read.summary.cursor.clone();
         }
-        outcome.rejects = summary.rejects;
-        outcome.sources = summary.summary.sources;
+        outcome.rejects = read.rejects;
+        outcome.warnings = read.warnings;
+        outcome.summary = read.reasons;
+        outcome.sources = read.summary.sources;
         outcome.end.read_ms = started.elapsed().as_millis() as u64;
         // A staging error stops the reader too; report the cause, not the symptom.
         if let Some(e) = stage_error {
@@ -566,6 +594,11 @@ impl Pipeline {
             return Err(RunFailure::Cancelled);
         }
         let load_started = Instant::now();
+        if !read.refused_keys.is_empty() {
+            load.remove_keys(&read.refused_keys).await?;
+        }
+        self.settle_rows_owned_elsewhere(def, &mut load, outcome)
+            .await?;
         let counts = load.merge(full_refresh).await?;
         outcome.end.counts.inserted = counts.inserted;
         outcome.end.counts.updated = counts.updated;
@@ -577,11 +610,114 @@ impl Pipeline {
     }
 }
 
-/// What the reader thread gives back: the read's figures and the rejects to keep.
-#[derive(Default)]
-struct BatchesRead {
+impl Pipeline {
+    /// Reports the rows of reference data this load would change that another
+    /// connector wrote, and fails the run, keeps them or lets them change as the
+    /// connector chose.
+    async fn settle_rows_owned_elsewhere(
+        &self,
+        def: &ConnectorDef,
+        load: &mut Load,
+        outcome: &mut RunOutcome,
+    ) -> Result<(), RunFailure> {
+        let owned = load.rows_owned_elsewhere().await?;
+        if owned.is_empty() {
+            return Ok(());
+        }
+        let choice = def.on_owned_elsewhere;
+        let what = match choice {
+            OnOwnedElsewhere::Fail => "nothing was changed",
+            OnOwnedElsewhere::Keep => "it was left as that connector wrote it",
+            OnOwnedElsewhere::Overwrite => "it was changed and now belongs to this connector",
+        };
+        let mut owners: Vec<&str> = Vec::new();
+        for row in &owned {
+            if !owners.contains(&row.owner.as_str()) {
+                owners.push(&row.owner);
+            }
+            let place = usize::try_from(row.source)
+                .ok()
+                .and_then(|i| outcome.sources.get(i));
+            let position = SourcePosition {
+                file: place.map(|s| s.file.clone()).unwrap_or_default(),
+                sheet: place.and_then(|s| s.sheet.clone()),
+                row: row.source_row.and_then(|r| u64::try_from(r).ok()),
+                column: None,
+            };
+            let warning = Reject::new(
+                position,
+                Some(&row.key),
+                format!(
+                    "{} {} was last loaded by connector {}; {what} (on_owned_elsewhere = \"{}\")",
+                    def.target.desc().table.trim_end_matches('s'),
+                    row.key,
+                    row.owner,
+                    choice.as_str()
+                ),
+            );
+            keep_remark(
+                &mut outcome.warnings,
+                &mut outcome.summary,
+                Severity::Warning,
+                warning,
+            );
+        }
+        match choice {
+            OnOwnedElsewhere::Fail => Err(RunFailure::OwnedElsewhere {
+                rows: owned.len() as u64,
+                owners: owners.join(", "),
+            }),
+            OnOwnedElsewhere::Keep => {
+                load.keep_rows_of_others();
+                Ok(())
+            }
+            OnOwnedElsewhere::Overwrite => Ok(()),
+        }
+    }
+}
+
+/// What the reader thread gives back: the read's figures, the remarks to keep and the
+/// keys refused as repeats.
+struct BatchesRead<R> {
     summary: ReadSummary,
     rejects: Vec<Reject>,
+    warnings: Vec<Reject>,
+    /// Every remark by reason.
+    reasons: ReasonSummary,
+    /// Rows refused here rather than by the read: repeats of a key.
+    refused_repeats: u64,
+    /// Rows merged into an earlier row of their key, or left out.
+    duplicates: u64,
+    /// One row of each key refused as repeated: its first row, sent before the key
+    /// repeated, must leave the load.
+    refused_keys: Vec<R>,
+}
+
+impl<R> Default for BatchesRead<R> {
+    fn default() -> Self {
+        BatchesRead {
+            summary: ReadSummary::default(),
+            rejects: Vec::new(),
+            warnings: Vec::new(),
+            reasons: ReasonSummary::default(),
+            refused_repeats: 0,
+            duplicates: 0,
+            refused_keys: Vec::new(),
+        }
+    }
+}
+
+/// Keeps a remark (up to the journal's limit) and counts it by reason.
+fn keep_remark(
+    kept: &mut Vec<Reject>,
+    reasons: &mut ReasonSummary,
+    severity: Severity,
+    remark: Reject,
+) {
+    reasons.add(severity, &remark);
+    if kept.len() < abe_store::MAX_STORED_REJECTS {
+        kept.push(remark);
+    }
 }
 
 /// Why the reader thread stopped short: its read failed, or it panicked.
@@ -601,14 +737,15 @@ impl ReaderFailure {
 
 /// Reads and maps the whole source on the calling (blocking) thread, sending batches of
 /// checked rows; keeps the first rejects.
-fn read_batches<R: TargetRow>(
+fn read_batches<R: TargetRow + Clone>(
     def: &ConnectorDef,
     references: &ReferenceData,
     after: Option<&str>,
     cancel: &Cancel,
     sender: &mpsc::Sender<Vec<Staged<R>>>,
-) -> Result<BatchesRead, (ReaderFailure, BatchesRead)> {
-    let mut rejects = Vec::new();
+) -> Result<BatchesRead<R>, (ReaderFailure, BatchesRead<R>)> {
+    let mut out = BatchesRead::<R>::default();
+    let mut keys = DuplicateKeys::<R>::new(def.on_duplicate);
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     let mut loader_gone = false;
     let read = read_source::<R>(def, references, after, cancel, |item| {
@@ -618,6 +755,29 @@ fn read_batches<R: TargetRow>(
                 position,
                 source,
             } => {
+                match keys.check(&row, &position, source) {
+                    Verdict::Send => {}
+                    Verdict::SendAndWarn(warning) => keep_remark(
+                        &mut out.warnings,
+                        &mut out.reasons,
+                        Severity::Warning,
+                        warning,
+                    ),
+                    Verdict::LeaveOut(warning) => {
+                        keep_remark(
+                            &mut out.warnings,
+                            &mut out.reasons,
+                            Severity::Warning,
+                            warning,
+                        );
+                        return Flow::Continue;
+                    }
+                    Verdict::Refuse(reject) => {
+                        out.refused_repeats += 1;
+                        keep_remark(&mut out.rejects, &mut out.reasons, Severity::Reject, reject);
+                        return Flow::Continue;
+                    }
+                }
                 batch.push(Staged {
                     row,
                     source,
@@ -632,9 +792,7 @@ fn read_batches<R: TargetRow>(
                 }
             }
             Item::Reject(reject) => {
-                if rejects.len() < abe_store::MAX_STORED_REJECTS {
-                    rejects.push(reject);
-                }
+                keep_remark(&mut out.rejects, &mut out.reasons, Severity::Reject, reject)
             }
         }
         Flow::Continue
@@ -643,10 +801,21 @@ fn read_batches<R: TargetRow>(
         // A loader that stopped has its own error, which the run reports.
         let _ = sender.blocking_send(batch);
     }
+    out.duplicates = keys.merged;
+    let (refused_keys, first_rows) = keys.into_refused();
+    out.refused_repeats += first_rows.len() as u64;
+    for reject in first_rows {
+        keep_remark(&mut out.rejects, &mut out.reasons, Severity::Reject, reject);
+    }
+    out.refused_keys = refused_keys;
     match read {
-        Ok(summary) => Ok(BatchesRead { summary, rejects }),
+        Ok(summary) => {
+            out.summary = summary;
+            Ok(out)
+        }
         Err((error, summary)) => {
-            Err((ReaderFailure::Read(error), BatchesRead { summary, rejects }))
+            out.summary = summary;
+            Err((ReaderFailure::Read(error), out))
         }
     }
 }

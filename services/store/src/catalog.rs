@@ -4,7 +4,9 @@
 use crate::load::{owned_chunks, Tx};
 use crate::queries::CONNECTOR_COLUMNS;
 use crate::{params, ConnectorRecord, Load, Param, Result, Store, StoreError};
-use abe_schema::{Agency, Code, Indicator, Reject, RunCounts, RunStatus, Threshold};
+use abe_schema::{
+    Agency, Code, Indicator, ReasonSummary, Reject, RunCounts, RunStatus, Severity, Threshold,
+};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
@@ -51,6 +53,11 @@ pub struct RunOutcome {
     pub cursor: Option<String>,
     /// Rejects to keep.
     pub rejects: Vec<Reject>,
+    /// Warnings to keep: rows loaded, merged or kept out by the connector's choice that
+    /// the steward should know of.
+    pub warnings: Vec<Reject>,
+    /// Every reject and warning of the run by reason, including those not kept.
+    pub summary: ReasonSummary,
     /// The files (and sheets) the run's rows came from; a [`Staged`](crate::Staged) row's
     /// source number is a position in this list.
     pub sources: Vec<RunSource>,
@@ -65,50 +72,94 @@ pub struct RunSource {
     pub sheet: Option<String>,
 }
 
-/// A run keeps at most this many rejects; the count says how many there were.
+/// A run keeps at most this many rejects (and as many warnings); the counts and the
+/// reason summary cover them all.
 pub const MAX_STORED_REJECTS: usize = 10_000;
 
 impl Store {
     /// Inserts or updates agencies by code.
     pub async fn upsert_agencies(&self, agencies: &[Agency]) -> Result<()> {
-        for a in agencies {
-            self.execute(
-                "INSERT INTO agencies (code, name_th, name_en, kind) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (code) DO UPDATE SET name_th = excluded.name_th, \
-                 name_en = excluded.name_en, kind = excluded.kind",
-                params![&a.code, &a.name_th, a.name_en.clone(), a.kind.as_str()],
-                "saving an agency",
-            )
-            .await?;
-        }
-        Ok(())
+        self.save_agencies(agencies, Existing::Update)
+            .await
+            .map(drop)
     }
 
     /// Inserts or updates indicators by code.
     pub async fn upsert_indicators(&self, indicators: &[Indicator]) -> Result<()> {
-        for i in indicators {
-            self.execute(
-                "INSERT INTO indicators (code, name_th, name_en, unit, kind, numerator, denominator, direction, topic) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (code) DO UPDATE SET \
-                 name_th = excluded.name_th, name_en = excluded.name_en, unit = excluded.unit, \
-                 kind = excluded.kind, numerator = excluded.numerator, denominator = excluded.denominator, \
-                 direction = excluded.direction, topic = excluded.topic",
-                params![
-                    &i.code,
-                    &i.name_th,
-                    i.name_en.clone(),
-                    &i.unit,
-                    i.kind.as_str(),
-                    i.numerator.clone(),
-                    i.denominator.clone(),
-                    i.direction.as_str(),
-                    i.topic.clone()
-                ],
-                "saving an indicator",
-            )
-            .await?;
+        self.save_indicators(indicators, Existing::Update)
+            .await
+            .map(drop)
+    }
+
+    /// Saves agencies by code, updating or keeping those already there; returns how
+    /// many were inserted or changed.
+    pub async fn save_agencies(&self, agencies: &[Agency], existing: Existing) -> Result<u64> {
+        let on_conflict = match existing {
+            Existing::Update => {
+                "DO UPDATE SET name_th = excluded.name_th, name_en = excluded.name_en, \
+                 kind = excluded.kind"
+            }
+            Existing::Keep => "DO NOTHING",
+        };
+        let sql = format!(
+            "INSERT INTO agencies (code, name_th, name_en, kind) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (code) {on_conflict}"
+        );
+        let mut saved = 0;
+        for a in agencies {
+            saved += self
+                .execute(
+                    &sql,
+                    params![&a.code, &a.name_th, a.name_en.clone(), a.kind.as_str()],
+                    "saving an agency",
+                )
+                .await?;
         }
-        Ok(())
+        Ok(saved)
+    }
+
+    /// Saves indicators by code, updating or keeping those already there; returns how
+    /// many were inserted or changed.
+    pub async fn save_indicators(
+        &self,
+        indicators: &[Indicator],
+        existing: Existing,
+    ) -> Result<u64> {
+        let on_conflict = match existing {
+            Existing::Update => {
+                "DO UPDATE SET name_th = excluded.name_th, name_en = excluded.name_en, \
+                 unit = excluded.unit, kind = excluded.kind, numerator = excluded.numerator, \
+                 denominator = excluded.denominator, direction = excluded.direction, \
+                 topic = excluded.topic"
+            }
+            Existing::Keep => "DO NOTHING",
+        };
+        let sql = format!(
+            "INSERT INTO indicators (code, name_th, name_en, unit, kind, numerator, denominator, \
+             direction, topic) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (code) {on_conflict}"
+        );
+        let mut saved = 0;
+        for i in indicators {
+            saved += self
+                .execute(
+                    &sql,
+                    params![
+                        &i.code,
+                        &i.name_th,
+                        i.name_en.clone(),
+                        &i.unit,
+                        i.kind.as_str(),
+                        i.numerator.clone(),
+                        i.denominator.clone(),
+                        i.direction.as_str(),
+                        i.topic.clone()
+                    ],
+                    "saving an indicator",
+                )
+                .await?;
+        }
+        Ok(saved)
     }
 
     /// Replaces all thresholds with `thresholds`.
@@ -136,16 +187,7 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.begin("provisioning connectors").await?;
         for c in connectors {
-            tx.execute(
-                "INSERT INTO connectors (name, agency, kind, target, schedule, config, provisioned, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7) ON CONFLICT (name) DO UPDATE SET \
-                 agency = excluded.agency, kind = excluded.kind, target = excluded.target, \
-                 schedule = excluded.schedule, config = excluded.config, provisioned = TRUE, \
-                 updated_at = excluded.updated_at",
-                params![&c.name, c.agency.clone(), &c.kind, &c.target, c.schedule.clone(), &c.config, now],
-                "saving a connector",
-            )
-            .await?;
+            provision_connector(&mut tx, c, now).await?;
         }
         let names: Vec<Param> = connectors.iter().map(|c| Param::from(&c.name)).collect();
         let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
@@ -160,6 +202,18 @@ impl Store {
         tx.execute(&sql, &names, "removing connectors no longer declared")
             .await?;
         tx.commit("provisioning connectors").await
+    }
+
+    /// Adds or updates one connector of the config file, leaving every other connector
+    /// as it is (a CLI run with a config of its own).
+    pub async fn provision_connector(
+        &self,
+        connector: &ConnectorSpec,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin("provisioning a connector").await?;
+        provision_connector(&mut tx, connector, now).await?;
+        tx.commit("provisioning a connector").await
     }
 
     /// Saves a connector defined through the API: inserts it, or replaces an earlier
@@ -366,6 +420,29 @@ impl Store {
     }
 }
 
+/// Inserts or updates a connector of the config file.
+async fn provision_connector(tx: &mut Tx, c: &ConnectorSpec, now: DateTime<Utc>) -> Result<u64> {
+    tx.execute(
+        "INSERT INTO connectors (name, agency, kind, target, schedule, config, provisioned, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7) ON CONFLICT (name) DO UPDATE SET \
+         agency = excluded.agency, kind = excluded.kind, target = excluded.target, \
+         schedule = excluded.schedule, config = excluded.config, provisioned = TRUE, \
+         updated_at = excluded.updated_at",
+        params![&c.name, c.agency.clone(), &c.kind, &c.target, c.schedule.clone(), &c.config, now],
+        "saving a connector",
+    )
+    .await
+}
+
+/// What saving a catalogue entry does to one already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// It takes the saved values.
+    Update,
+    /// It stays as it is.
+    Keep,
+}
+
 /// `now` plus `lease`; a lease too long for the calendar is as long as it can be.
 fn after(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
     chrono::TimeDelta::from_std(lease)
@@ -482,7 +559,8 @@ async fn write_outcome(
             "UPDATE runs SET status = $1, finished_at = $2, rows_read = $3, rows_inserted = $4, \
          rows_updated = $5, rows_unchanged = $6, rows_deleted = $7, rows_rejected = $8, \
          read_ms = $9, load_ms = $10, error = $11, cursor = $12, error_code = $13, \
-         lease_expires_at = NULL WHERE id = $14 AND status = $15 AND lease_owner = $16",
+         lease_expires_at = NULL, rows_duplicate = $17, reason_summary = $18 \
+         WHERE id = $14 AND status = $15 AND lease_owner = $16",
             params![
                 status.as_str(),
                 now,
@@ -499,7 +577,9 @@ async fn write_outcome(
                 o.end.error_code.map(Code::as_str),
                 run_id,
                 RunStatus::Running.as_str(),
-                run.owner
+                run.owner,
+                as_i64(o.end.counts.duplicates),
+                (!o.summary.is_empty()).then(|| o.summary.to_json())
             ],
             "recording the run's outcome",
         )
@@ -507,11 +587,13 @@ async fn write_outcome(
     if written == 0 {
         return Ok(0);
     }
-    let rejects = o
-        .rejects
-        .iter()
-        .take(MAX_STORED_REJECTS)
-        .map(|r| {
+    let remarks = [
+        (Severity::Reject, &o.rejects),
+        (Severity::Warning, &o.warnings),
+    ]
+    .into_iter()
+    .flat_map(|(severity, remarks)| {
+        remarks.iter().take(MAX_STORED_REJECTS).map(move |r| {
             params![
                 run_id,
                 &r.position.file,
@@ -519,15 +601,17 @@ async fn write_outcome(
                 r.position.row.map(as_i64),
                 r.position.column.clone(),
                 r.value.clone(),
-                &r.reason
+                &r.reason,
+                severity.as_str()
             ]
         })
-        .collect();
+    })
+    .collect();
     insert_rows(
         tx,
-        "rejects (run_id, file, sheet, row_number, column_name, value, reason)",
-        rejects,
-        "recording rejects",
+        "rejects (run_id, file, sheet, row_number, column_name, value, reason, severity)",
+        remarks,
+        "recording rejects and warnings",
     )
     .await?;
     Ok(written)

@@ -10,9 +10,10 @@ mod queries;
 mod stored;
 
 pub use catalog::{
-    ConnectorSpec, OpenRun, RunEnd, RunLease, RunOutcome, RunRequest, RunSource, MAX_STORED_REJECTS,
+    ConnectorSpec, Existing, OpenRun, RunEnd, RunLease, RunOutcome, RunRequest, RunSource,
+    MAX_STORED_REJECTS,
 };
-pub use load::{Load, LoadCounts, Staged};
+pub use load::{Load, LoadCounts, OwnedElsewhere, Staged};
 pub use params::Param;
 pub use queries::*;
 

@@ -7,7 +7,7 @@
 
 use crate::params::bind_all;
 use crate::{Backend, Context, Param, Pool, Result, Store, StoreError};
-use abe_schema::{Ownership, Target, TargetDesc, TargetRow, Value};
+use abe_schema::{ColumnType, OnDuplicate, Ownership, Target, TargetDesc, TargetRow, Value};
 use sqlx::{Postgres, Sqlite, Transaction};
 
 /// Counts of a merge.
@@ -253,6 +253,9 @@ impl Store {
             staged_rows: 0,
             first_load,
             direct,
+            on_duplicate: OnDuplicate::Last,
+            keep_rows_of_others: false,
+            merge_source: None,
         })
     }
 }
@@ -267,6 +270,26 @@ pub struct Load {
     first_load: bool,
     /// Rows go straight into the target (first loads of a connector), not into staging.
     direct: bool,
+    /// How staged rows sharing a key combine.
+    on_duplicate: OnDuplicate,
+    /// Rows of shared reference data another connector wrote are left as they are.
+    keep_rows_of_others: bool,
+    /// The staged rows, one per key, once built (PostgreSQL stages duplicates as sent).
+    merge_source: Option<&'static str>,
+}
+
+/// A row of shared reference data this load would change that another connector
+/// wrote last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedElsewhere {
+    /// The row's key as a person reads it (`code=9501`).
+    pub key: String,
+    /// The connector that wrote it.
+    pub owner: String,
+    /// The staged row's source number in the run.
+    pub source: i64,
+    /// Its row there.
+    pub source_row: Option<i64>,
 }
 
 /// SQLite binds at most 32,766 parameters per statement; stay well below.
@@ -276,6 +299,145 @@ impl Load {
     /// Rows staged so far (a key given twice counts twice).
     pub fn staged_rows(&self) -> u64 {
         self.staged_rows as u64
+    }
+
+    /// How rows sharing a key combine: `Sum` adds up their number values (the last
+    /// row gives the rest); any other keeps the last row staged (a reader that keeps
+    /// the first or refuses repeats does so before staging). Set it before staging.
+    pub fn combine_duplicates(&mut self, on_duplicate: OnDuplicate) {
+        self.on_duplicate = on_duplicate;
+    }
+
+    /// Leaves rows of shared reference data that another connector wrote as they are:
+    /// the merge neither updates them nor takes them over.
+    pub fn keep_rows_of_others(&mut self) {
+        self.keep_rows_of_others = true;
+    }
+
+    /// Removes every staged row (or, for a first load, every row this run wrote) with
+    /// the key of one of `rows`; returns how many went.
+    pub async fn remove_keys<R: TargetRow>(&mut self, rows: &[R]) -> Result<u64> {
+        self.check_target::<R>();
+        let desc = self.desc;
+        let keys: Vec<(usize, &str)> = desc
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.key)
+            .map(|(i, c)| (i, c.name))
+            .collect();
+        let mut conditions: Vec<String> = keys
+            .iter()
+            .enumerate()
+            .map(|(n, (_, name))| format!("{name} = ${}", n + 1))
+            .collect();
+        let table = if self.direct {
+            conditions.push(format!("run_id = ${}", keys.len() + 1));
+            desc.table
+        } else {
+            "stage"
+        };
+        let sql = format!("DELETE FROM {table} WHERE {}", conditions.join(" AND "));
+        let mut removed = 0;
+        for row in rows {
+            let mut params: Vec<Param> = keys
+                .iter()
+                .map(|(i, _)| match row.value(*i) {
+                    Value::Text(text) => Param::Text(text.map(str::to_string)),
+                    Value::Real(number) => Param::Float(number),
+                })
+                .collect();
+            if self.direct {
+                params.push(Param::Int(Some(self.run_id)));
+            }
+            removed += self
+                .tx
+                .execute_owned(&sql, params, "removing refused keys")
+                .await?;
+        }
+        if self.direct {
+            self.staged_rows -= removed as i64;
+        }
+        Ok(removed)
+    }
+
+    /// The staged rows, one per key: PostgreSQL's COPY stages every row sent, so the
+    /// rows sharing a key are combined here, once (the last wins, or with `Sum` the
+    /// number values are added up); SQLite's staging table combined them as they came.
+    async fn merge_source(&mut self) -> Result<&'static str> {
+        if let Some(source) = self.merge_source {
+            return Ok(source);
+        }
+        let source = match self.tx.backend() {
+            Backend::Sqlite => "stage",
+            Backend::Postgres => {
+                let keys = key_names(self.desc).join(", ");
+                let columns: Vec<String> = self
+                    .desc
+                    .columns
+                    .iter()
+                    .map(|c| match (c.key, c.ty, self.on_duplicate) {
+                        (false, ColumnType::Real, OnDuplicate::Sum) => format!(
+                            "sum({name}) OVER (PARTITION BY {keys}) AS {name}",
+                            name = c.name
+                        ),
+                        _ => c.name.to_string(),
+                    })
+                    .chain(POSITION_COLUMNS.iter().map(|c| c.to_string()))
+                    .collect();
+                let sql = format!(
+                    "CREATE TEMP TABLE stage_last ON COMMIT DROP AS \
+                     SELECT DISTINCT ON ({keys}) {columns} FROM stage ORDER BY {keys}, seq DESC",
+                    columns = columns.join(", ")
+                );
+                self.tx
+                    .execute(&sql, &[], "combining rows that share a key")
+                    .await?;
+                "stage_last"
+            }
+        };
+        self.merge_source = Some(source);
+        Ok(source)
+    }
+
+    /// Rows of shared reference data (areas, schools) the merge would change that
+    /// another connector wrote last; empty for connector-owned targets.
+    pub async fn rows_owned_elsewhere(&mut self) -> Result<Vec<OwnedElsewhere>> {
+        let desc = self.desc;
+        if desc.ownership != Ownership::Shared || self.direct {
+            return Ok(Vec::new());
+        }
+        let source = self.merge_source().await?;
+        let keys = key_names(desc);
+        let backend = self.tx.backend();
+        let same_key: Vec<String> = keys.iter().map(|k| format!("t.{k} = s.{k}")).collect();
+        let changed: Vec<String> = value_names(desc)
+            .iter()
+            .map(|v| distinct(backend, v))
+            .collect();
+        let key_text: Vec<String> = keys.iter().map(|k| format!("'{k}=' || s.{k}")).collect();
+        let sql = format!(
+            "SELECT {key_text} AS key, t.connector AS owner, s.source, s.source_row \
+             FROM {source} AS s JOIN {table} AS t ON {same_key} \
+             WHERE t.connector <> $1 AND ({changed}) ORDER BY s.source, s.source_row",
+            key_text = key_text.join(" || ', ' || "),
+            table = desc.table,
+            same_key = same_key.join(" AND "),
+            changed = changed.join(" OR "),
+        );
+        let params = [Param::Text(Some(self.connector.clone()))];
+        let rows: Vec<(String, String, i64, Option<i64>)> = on_tx!(&mut self.tx, conn =>
+            bind_all!(sqlx::query_as(&sql), params.iter().cloned()).fetch_all(conn).await)
+        .context("finding rows another connector wrote")?;
+        Ok(rows
+            .into_iter()
+            .map(|(key, owner, source, source_row)| OwnedElsewhere {
+                key,
+                owner,
+                source,
+                source_row,
+            })
+            .collect())
     }
 
     /// Stages every batch `batches` yields, in order, until it ends.
@@ -341,11 +503,21 @@ impl Load {
                 }
             }
             Tx::Sqlite(tx) => {
-                let updates: Vec<String> = value_names(desc)
-                    .into_iter()
-                    .chain(POSITION_COLUMNS)
-                    .chain(["seq"])
-                    .map(|c| format!("{c} = excluded.{c}"))
+                let sum = self.on_duplicate == OnDuplicate::Sum;
+                let updates: Vec<String> = desc
+                    .value_columns()
+                    .map(|c| match c.ty {
+                        ColumnType::Real if sum => {
+                            format!("{c} = stage.{c} + excluded.{c}", c = c.name)
+                        }
+                        _ => format!("{c} = excluded.{c}", c = c.name),
+                    })
+                    .chain(
+                        POSITION_COLUMNS
+                            .iter()
+                            .chain(&["seq"])
+                            .map(|c| format!("{c} = excluded.{c}")),
+                    )
                     .collect();
                 // Anonymous `?`: SQLite looks numbered parameters up by a linear scan,
                 // which makes a 3,600-parameter statement quadratic.
@@ -412,21 +584,7 @@ impl Load {
         let values = value_names(desc);
         let scoped = desc.ownership == Ownership::Connector;
         let backend = self.tx.backend();
-        let source = match backend {
-            // PostgreSQL's COPY cannot resolve duplicate keys, so keep the last one here.
-            Backend::Postgres => {
-                let keys = keys.join(", ");
-                let sql = format!(
-                    "CREATE TEMP TABLE stage_last ON COMMIT DROP AS \
-                     SELECT DISTINCT ON ({keys}) * FROM stage ORDER BY {keys}, seq DESC"
-                );
-                self.tx
-                    .execute(&sql, &[], "removing duplicate keys from the staging table")
-                    .await?;
-                "stage_last"
-            }
-            Backend::Sqlite => "stage",
-        };
+        let source = self.merge_source().await?;
         let staged = self
             .tx
             .scalar_i64(
@@ -447,11 +605,7 @@ impl Load {
             key_match.push("t.connector = $2".into());
         }
         let key_match = key_match.join(" AND ");
-        let distinct = |v: &str| match backend {
-            Backend::Sqlite => format!("t.{v} IS NOT s.{v}"),
-            Backend::Postgres => format!("t.{v} IS DISTINCT FROM s.{v}"),
-        };
-        let changed: Vec<String> = values.iter().map(|v| distinct(v)).collect();
+        let changed: Vec<String> = values.iter().map(|v| distinct(backend, v)).collect();
 
         // Updated: same key, some value differs. Provenance follows the change.
         let mut sets: Vec<String> = values.iter().map(|v| format!("{v} = s.{v}")).collect();
@@ -461,8 +615,14 @@ impl Load {
         } else {
             sets.push("connector = $2".into());
         }
+        let others_kept = if self.keep_rows_of_others && !scoped {
+            " AND t.connector = $2"
+        } else {
+            ""
+        };
         let update = format!(
-            "UPDATE {table} AS t SET {sets} FROM {source} AS s WHERE {key_match} AND ({changed})",
+            "UPDATE {table} AS t SET {sets} FROM {source} AS s \
+             WHERE {key_match}{others_kept} AND ({changed})",
             table = desc.table,
             sets = sets.join(", "),
             changed = changed.join(" OR "),
@@ -547,6 +707,14 @@ impl Load {
     /// Commits the load: from here on readers see the new rows.
     pub async fn commit(self) -> Result<()> {
         self.tx.commit("committing the load").await
+    }
+}
+
+/// `t.{column}` differs from `s.{column}`, NULLs included.
+fn distinct(backend: Backend, column: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("t.{column} IS NOT s.{column}"),
+        Backend::Postgres => format!("t.{column} IS DISTINCT FROM s.{column}"),
     }
 }
 

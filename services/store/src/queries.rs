@@ -6,7 +6,8 @@ use crate::stored::Stored;
 use crate::RunEnd;
 use crate::{Param, Result, Store};
 use abe_schema::{
-    Agency, AreaRow, Code, Indicator, ObservationRow, RunCounts, RunStatus, SchoolRow, Threshold,
+    Agency, AreaRow, Code, Indicator, ObservationRow, ReasonSummary, RunCounts, RunStatus,
+    SchoolRow, Severity, Threshold,
 };
 use chrono::{DateTime, Utc};
 
@@ -148,7 +149,7 @@ const OBSERVATION_KEY: [&str; 6] = [
 /// The columns of [`RunRecord`].
 const RUN_COLUMNS: &str = "id, connector, trigger, status, started_at, finished_at, rows_read, \
      rows_inserted, rows_updated, rows_unchanged, rows_deleted, rows_rejected, read_ms, load_ms, \
-     error_code, error, scheduled_for";
+     error_code, error, scheduled_for, rows_duplicate, reason_summary";
 
 /// The columns of [`ConnectorRecord`].
 pub(crate) const CONNECTOR_COLUMNS: &str =
@@ -185,6 +186,8 @@ pub struct RunRecord {
     pub scheduled_for: Option<DateTime<Utc>>,
     /// What it did and how it ended (all zero while it runs).
     pub end: RunEnd,
+    /// Its rejects and warnings by reason.
+    pub summary: ReasonSummary,
 }
 
 impl<'r, R> sqlx::FromRow<'r, R> for RunRecord
@@ -226,12 +229,17 @@ where
                     unchanged: count("rows_unchanged")?,
                     deleted: count("rows_deleted")?,
                     rejected: count("rows_rejected")?,
+                    duplicates: count("rows_duplicate")?,
                 },
                 read_ms: count("read_ms")?,
                 load_ms: count("load_ms")?,
                 error_code,
                 error: row.try_get("error")?,
             },
+            summary: row
+                .try_get::<Option<String>, _>("reason_summary")?
+                .map(|json| ReasonSummary::from_json(&json))
+                .unwrap_or_default(),
         })
     }
 }
@@ -255,6 +263,9 @@ pub struct RejectRecord {
     pub value: Option<String>,
     /// Reason.
     pub reason: String,
+    /// A reject, or a warning about a row that loaded.
+    #[sqlx(try_from = "String")]
+    pub severity: Severity,
 }
 
 /// Filter of areas; all given parts must hold.
@@ -664,16 +675,18 @@ impl Store {
         self.fetch_all(&sql, w.params, "finding latest runs").await
     }
 
-    /// Rejects of a run, in order.
+    /// Rejects (or warnings) of a run, in order.
     pub async fn rejects(
         &self,
         run_id: i64,
+        severity: Severity,
         after: Option<i64>,
         first: usize,
     ) -> Result<Page<RejectRecord>> {
         let mut w = Where::default();
         w.push("run_id = ?", [Param::from(run_id)]);
-        let columns = "id, run_id, file, sheet, row_number, column_name, value, reason";
+        w.push("severity = ?", [Param::from(severity.as_str())]);
+        let columns = "id, run_id, file, sheet, row_number, column_name, value, reason, severity";
         self.page(
             columns,
             "rejects",

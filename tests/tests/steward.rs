@@ -1,0 +1,363 @@
+//! A steward's first day, on the public files in `../shared/data`: nothing is merged,
+//! overwritten or mis-dated without a word. Rows that repeat a key are reported under
+//! every `on_duplicate` choice and the counts add up; a list that would change another
+//! connector's areas fails, keeps or overwrites them as chosen, reporting each; a
+//! Buddhist-era year left as CE is refused with the fix named.
+
+use abe_pipeline::{
+    ConnectorConfig, ConnectorDef, Pipeline, RunError, RunFailure, RunReport, Trigger,
+};
+use abe_schema::{RunCounts, Severity};
+use abe_store::{ObservationFilter, Store};
+use abe_tests::fixtures::dropouts_indicator;
+use abe_tests::{both_backends, repo_path, TestDb};
+use serde_json::{json, Value};
+
+/// The Yala and Narathiwat rows of the 2018 data.go.th subdistrict list, in TIS-620
+/// without a header: 15 columns, subdistrict (1-3), district (7-9), province (10-12).
+const NO_HEADER_TIS620: &str =
+    "derived-thai-legacy-encodings/subdistricts-yala-narathiwat.tis620-noheader.csv";
+
+/// Rows of that file: one per subdistrict.
+const SUBDISTRICT_ROWS: u64 = 135;
+
+/// A connector as a steward writes it, reading the shared public files in place.
+fn connector(definition: Value) -> ConnectorDef {
+    ConnectorConfig::from_json(definition)
+        .expect("definition reads")
+        .to_def(repo_path("../shared/data"))
+        .expect("definition runs")
+}
+
+/// Areas of the no-header file: `code`, `name_th` and `name_en` from columns by number.
+fn areas_of_no_header_file(name: &str, columns: [&str; 3], extra: Value) -> ConnectorDef {
+    let mut definition = json!({
+        "name": name,
+        "target": "areas",
+        "source": { "kind": "csv", "path": NO_HEADER_TIS620, "header": false, "encoding": "tis-620" },
+        "mapping": { "fields": {
+            "code": { "column": columns[0] },
+            "name_th": { "column": columns[1] },
+            "name_en": { "column": columns[2] }
+        } }
+    });
+    for (key, value) in extra.as_object().into_iter().flatten() {
+        definition[key] = value.clone();
+    }
+    connector(definition)
+}
+
+fn provinces() -> ConnectorDef {
+    areas_of_no_header_file(
+        "provinces_2018",
+        ["10", "11", "12"],
+        json!({ "on_duplicate": "first" }),
+    )
+}
+
+/// Every row read is inserted, updated, unchanged, merged as a duplicate or rejected.
+fn assert_counts_add_up(report: &RunReport) {
+    let RunCounts {
+        read,
+        inserted,
+        updated,
+        unchanged,
+        rejected,
+        duplicates,
+        ..
+    } = report.counts;
+    assert_eq!(
+        read,
+        inserted + updated + unchanged + duplicates + rejected,
+        "{} counts: {:?}",
+        report.connector,
+        report.counts
+    );
+}
+
+async fn run(pipeline: &Pipeline, def: &ConnectorDef) -> RunReport {
+    let report = pipeline
+        .run(def, Trigger::Manual)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", def.name));
+    assert_counts_add_up(&report);
+    report
+}
+
+async fn area_name(store: &Store, code: &str) -> (String, Option<String>) {
+    let area = store
+        .areas_by_code(&[code.to_string()])
+        .await
+        .expect("areas")
+        .pop()
+        .unwrap_or_else(|| panic!("area {code} loaded"));
+    (area.name_th, area.name_en)
+}
+
+both_backends!(
+    repeated_keys_are_reported_under_every_choice_and_the_counts_add_up,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let pipeline = Pipeline::new(store.clone());
+
+        // Each province repeats on every subdistrict's row: `first` keeps one, and
+        // every other row is a warning naming the row that was kept.
+        let report = run(&pipeline, &provinces()).await;
+        assert_eq!(report.counts.read, SUBDISTRICT_ROWS);
+        assert_eq!(report.counts.inserted, 2);
+        assert_eq!(report.counts.duplicates, SUBDISTRICT_ROWS - 2);
+        let lines = report.reasons.lines();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0].severity, Severity::Warning);
+        assert_eq!(lines[0].count, SUBDISTRICT_ROWS - 2);
+        assert_eq!(
+            lines[0].reason,
+            "key … repeats row …; the first row was kept and this one left out \
+             (on_duplicate = \"first\")"
+        );
+        let page = store
+            .rejects(report.run_id, Severity::Warning, None, 5)
+            .await
+            .expect("warnings");
+        assert_eq!(
+            page.items[0].reason,
+            "key code=95 repeats row 1; the first row was kept and this one left out \
+             (on_duplicate = \"first\")"
+        );
+        assert_eq!(page.items[0].row_number, Some(2));
+        assert_eq!(area_name(&store, "95").await.0, "ยะลา");
+
+        // `reject` refuses every row of a repeated key, the first one included.
+        let refused = areas_of_no_header_file(
+            "districts_refused",
+            ["7", "8", "9"],
+            json!({ "on_duplicate": "reject", "allow_empty": true }),
+        );
+        let report = run(&pipeline, &refused).await;
+        assert_eq!(report.counts.rejected, SUBDISTRICT_ROWS);
+        assert_eq!((report.counts.inserted, report.counts.duplicates), (0, 0));
+        let rejects = store
+            .rejects(report.run_id, Severity::Reject, None, 200)
+            .await
+            .expect("rejects");
+        let first_row = rejects
+            .items
+            .iter()
+            .find(|r| r.row_number == Some(1))
+            .expect("the first row of a repeated key is refused too");
+        assert!(
+            first_row.reason.contains("key code=9501 repeats at row 2"),
+            "{}",
+            first_row.reason
+        );
+        assert!(store
+            .areas_by_code(&["9501".into()])
+            .await
+            .expect("areas")
+            .is_empty());
+
+        // `last` (the default) loads each district's last row, and says so.
+        let districts = areas_of_no_header_file("districts_2018", ["7", "8", "9"], json!({}));
+        let report = run(&pipeline, &districts).await;
+        assert_eq!(report.counts.inserted, 21);
+        assert_eq!(report.counts.duplicates, SUBDISTRICT_ROWS - 21);
+        let warnings = store
+            .rejects(report.run_id, Severity::Warning, None, 1)
+            .await
+            .expect("warnings");
+        assert!(warnings.items[0]
+            .reason
+            .contains("this later row was loaded"));
+
+        // `sum` adds the rows of a key up: a 1 per subdistrict row counts them by
+        // district (Mueang Yala has 14).
+        store
+            .upsert_indicators(&[dropouts_indicator()])
+            .await
+            .expect("indicator");
+        let counted = connector(json!({
+            "name": "subdistricts_per_district",
+            "target": "observations",
+            "on_duplicate": "sum",
+            "source": { "kind": "csv", "path": NO_HEADER_TIS620, "header": false },
+            "mapping": { "fields": {
+                "indicator": { "const": "dropouts" },
+                "area": { "column": "7" },
+                "period": { "const": "2561", "transforms": ["be_year"] },
+                "value": { "const": "1" }
+            } }
+        }));
+        let report = run(&pipeline, &counted).await;
+        assert_eq!(report.counts.inserted, 21);
+        let filter = ObservationFilter {
+            connector: Some("subdistricts_per_district".into()),
+            ..Default::default()
+        };
+        let rows = store
+            .observations(&filter, None, 100)
+            .await
+            .expect("rows")
+            .items;
+        let total: f64 = rows.iter().map(|o| o.row.value).sum();
+        assert_eq!(
+            total, SUBDISTRICT_ROWS as f64,
+            "no row is lost or counted twice"
+        );
+        let mueang_yala = rows
+            .iter()
+            .find(|o| o.row.area_code == "9501")
+            .expect("9501");
+        assert_eq!(
+            (mueang_yala.row.value, mueang_yala.row.period.as_str()),
+            (14.0, "2018")
+        );
+        // A second run changes nothing: the sums are the same.
+        let again = run(&pipeline, &counted).await;
+        assert_eq!((again.counts.unchanged, again.counts.updated), (21, 0));
+
+        // `sum` is refused where there is nothing to add up.
+        let err = ConnectorConfig::from_json(json!({
+            "name": "bad", "target": "areas", "on_duplicate": "sum",
+            "source": { "kind": "csv", "path": NO_HEADER_TIS620, "header": false },
+            "mapping": { "fields": { "code": { "column": "1" }, "name_th": { "column": "2" } } }
+        }))
+        .expect("reads")
+        .to_def(repo_path("../shared/data"))
+        .expect_err("refused");
+        assert!(err.to_string().contains("adds up values"), "{err}");
+    }
+);
+
+both_backends!(
+    a_list_that_would_change_another_connectors_areas_fails_keeps_or_overwrites_them,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let pipeline = Pipeline::new(store.clone());
+        run(&pipeline, &provinces()).await;
+        // The 2025 list first: every district of Thailand, of which those of Yala and
+        // Narathiwat find their province.
+        let newer = connector(json!({
+            "name": "districts_2025",
+            "target": "areas",
+            "source": { "kind": "csv", "path": "kongvut-thai-province-data/districts.csv" },
+            "mapping": { "fields": {
+                "code": { "column": "id" },
+                "name_th": { "column": "name_th" },
+                "name_en": { "column": "name_en" }
+            } }
+        }));
+        let report = run(&pipeline, &newer).await;
+        assert_eq!(report.counts.inserted, 21);
+        assert_eq!(area_name(&store, "9508").await.0, "กรงปินัง");
+
+        // The 2018 list spells two of them otherwise: by default its run fails, names
+        // the rows and changes nothing.
+        let older = |choice: &str| {
+            areas_of_no_header_file(
+                "districts_2018",
+                ["7", "8", "9"],
+                json!({ "on_owned_elsewhere": choice }),
+            )
+        };
+        let failed = pipeline
+            .run(&older("fail"), Trigger::Manual)
+            .await
+            .expect_err("refused");
+        let RunError::Failed {
+            run_id,
+            cause: RunFailure::OwnedElsewhere { rows, owners },
+            reasons,
+            ..
+        } = failed
+        else {
+            panic!("not refused for ownership: {failed}");
+        };
+        assert_eq!((rows, owners.as_str()), (2, "districts_2025"));
+        assert!(reasons.lines().iter().any(|l| l.count == 2
+            && l.reason
+                .contains("was last loaded by connector districts_…")));
+        let warnings = store
+            .rejects(run_id, Severity::Warning, None, 200)
+            .await
+            .expect("warnings");
+        let owned: Vec<&str> = warnings
+            .items
+            .iter()
+            .filter(|w| w.reason.contains("last loaded by"))
+            .map(|w| w.value.as_deref().unwrap_or_default())
+            .collect();
+        assert_eq!(owned, ["code=9508", "code=9603"]);
+        assert_eq!(area_name(&store, "9508").await.0, "กรงปินัง");
+
+        // `keep`: the newer spellings stay, each kept row is a warning.
+        let report = run(&pipeline, &older("keep")).await;
+        assert_eq!((report.counts.updated, report.counts.unchanged), (0, 21));
+        assert_eq!(area_name(&store, "9508").await.0, "กรงปินัง");
+        assert_eq!(area_name(&store, "9603").await.1.as_deref(), Some("Bacho"));
+
+        // `overwrite`: they change and now belong to the 2018 list, so the 2025 list
+        // would now change another connector's rows in turn.
+        let report = run(&pipeline, &older("overwrite")).await;
+        assert_eq!(report.counts.updated, 2);
+        assert_eq!(area_name(&store, "9508").await.0, "กรงปีนัง");
+        let refused = pipeline
+            .run(&newer, Trigger::Manual)
+            .await
+            .expect_err("refused");
+        assert!(
+            refused
+                .to_string()
+                .contains("connector districts_2018 loaded"),
+            "{refused}"
+        );
+    }
+);
+
+both_backends!(
+    a_buddhist_era_year_left_as_ce_is_refused_with_the_fix_named,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let pipeline = Pipeline::new(store.clone());
+        run(&pipeline, &provinces()).await;
+        run(
+            &pipeline,
+            &areas_of_no_header_file("districts", ["7", "8", "9"], json!({})),
+        )
+        .await;
+        store
+            .upsert_indicators(&[dropouts_indicator()])
+            .await
+            .expect("indicator");
+        let forgot_be_year = connector(json!({
+            "name": "forgot_be_year",
+            "target": "observations",
+            "on_duplicate": "sum",
+            "allow_empty": true,
+            "source": { "kind": "csv", "path": NO_HEADER_TIS620, "header": false },
+            "mapping": { "fields": {
+                "indicator": { "const": "dropouts" },
+                "area": { "column": "7" },
+                "period": { "const": "2561" },
+                "value": { "const": "1" }
+            } }
+        }));
+        let report = run(&pipeline, &forgot_be_year).await;
+        assert_eq!(report.counts.rejected, SUBDISTRICT_ROWS);
+        let lines = report.reasons.lines();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(
+            lines[0].reason,
+            "period … looks like a Buddhist-era year (BE … is CE …); add the be_year \
+             transform (or academic_year, fiscal_year) to the period field"
+        );
+        assert_eq!(lines[0].positions.len(), 3);
+        let loaded = store
+            .observations(&ObservationFilter::default(), None, 10)
+            .await
+            .expect("rows");
+        assert!(loaded.items.is_empty());
+    }
+);
