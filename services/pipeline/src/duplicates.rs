@@ -28,6 +28,25 @@ struct FirstRow {
     row: u64,
 }
 
+/// Bits of a packed [`FirstRow`] that hold the row: 2^44 rows (17 trillion) a file,
+/// 2^20 files a run.
+const ROW_BITS: u32 = 44;
+
+impl FirstRow {
+    /// Packed into 8 bytes: the map holds one per key of a national file.
+    fn pack(self) -> u64 {
+        (u64::from(self.source.min((1 << (64 - ROW_BITS)) - 1)) << ROW_BITS)
+            | self.row.min((1 << ROW_BITS) - 1)
+    }
+
+    fn unpack(packed: u64) -> Self {
+        FirstRow {
+            source: (packed >> ROW_BITS) as u32,
+            row: packed & ((1 << ROW_BITS) - 1),
+        }
+    }
+}
+
 /// A refused key: one of its rows (to find the key in the load) and where it was first.
 pub(crate) struct RefusedKey<R> {
     /// A row with the key.
@@ -40,7 +59,7 @@ pub(crate) struct RefusedKey<R> {
 /// The keys a run has sent so far.
 pub(crate) struct DuplicateKeys<R> {
     on_duplicate: OnDuplicate,
-    seen: HashMap<u128, FirstRow>,
+    seen: HashMap<u128, u64>,
     /// The file (and sheet) of each source number, as the reader met them.
     sources: Vec<(String, Option<String>)>,
     refused: Vec<RefusedKey<R>>,
@@ -81,10 +100,10 @@ impl<R: TargetRow> DuplicateKeys<R> {
         };
         let first = match self.seen.get(&hash) {
             None => {
-                self.seen.insert(hash, here);
+                self.seen.insert(hash, here.pack());
                 return Verdict::Send;
             }
-            Some(first) => *first,
+            Some(first) => FirstRow::unpack(*first),
         };
         let key = key_text(row);
         let earlier = self.describe(first, position);
