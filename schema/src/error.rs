@@ -91,6 +91,8 @@ codes! {
     /// A run would change reference rows (areas, schools) another connector loaded,
     /// and its connector asks to fail then.
     OwnedElsewhere = "OWNED_ELSEWHERE", 409, true, "the run would change rows another connector loaded; nothing was changed";
+    /// A row to remove is still referred to (an area with schools or observations).
+    InUse = "IN_USE", 409, true, "the row is still referred to; nothing was removed";
     /// The connector is running now; runs of one connector never overlap.
     AlreadyRunning = "ALREADY_RUNNING", 409, true, "the connector is already running";
     /// The process running the run stopped answering; its lease expired.

@@ -201,11 +201,15 @@ vocabulary! {
         /// The row was loaded, merged or kept out by the connector's choice, and the
         /// steward should know: a repeated key, a row another connector owns.
         Warning = "warning",
+        /// What the connector asked for, counted: records its `skip_if` left out, rows
+        /// it aggregated. Only in the summary.
+        Info = "info",
     }
 }
 
 /// An organisation that owns sources.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Agency {
     /// Short stable code, e.g. `PEO-SKA`.
     pub code: String,
@@ -219,6 +223,7 @@ pub struct Agency {
 
 /// An indicator of the catalogue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Indicator {
     /// Stable code, e.g. `out_of_school_children`.
     pub code: String,
@@ -242,6 +247,7 @@ pub struct Indicator {
 
 /// A warning/critical pair for an indicator at one area level.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Threshold {
     /// Indicator code.
     pub indicator: String,

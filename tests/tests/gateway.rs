@@ -558,3 +558,53 @@ async fn the_graphql_http_audit_passes_every_must() {
     eprintln!("audits not ok (SHOULD/MAY): {not_ok:#?}");
     app.stop().await.expect("stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_rows_are_removed_by_admins_only_and_never_from_under_other_rows() {
+    let app = demo(Backend::Sqlite).await;
+    app.wait_for_runs(
+        &[
+            "demo_areas",
+            "demo_schools",
+            "peo_students",
+            "lao_out_of_school",
+            "ngo_poverty",
+        ],
+        std::time::Duration::from_secs(60),
+    )
+    .await;
+    let remove = r#"mutation ($code: String!) { removeArea(code: $code) }"#;
+    let code_of = |answer: &Value| answer["errors"][0]["extensions"]["code"].clone();
+
+    let public = app.graphql_raw(remove, json!({ "code": "90" })).await;
+    assert_eq!(code_of(&public), json!("UNAUTHENTICATED"), "{public}");
+
+    let in_use = app
+        .graphql_with_token(Some(TOKEN), remove, json!({ "code": "9001" }))
+        .await;
+    assert_eq!(code_of(&in_use), json!("IN_USE"), "{in_use}");
+    let message = in_use["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("area 9001 is still referred to by"),
+        "{message}"
+    );
+    assert!(!message.contains(" 0 observations"), "{message}");
+
+    let missing = app
+        .graphql_with_token(Some(TOKEN), remove, json!({ "code": "99" }))
+        .await;
+    assert_eq!(code_of(&missing), json!("NOT_FOUND"), "{missing}");
+
+    let school = app
+        .graphql_with_token(
+            Some(TOKEN),
+            r#"mutation { removeSchool(code: "nope") }"#,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(code_of(&school), json!("NOT_FOUND"), "{school}");
+    let area = app
+        .graphql(r#"{ area(code: "9001") { code } }"#, Value::Null)
+        .await;
+    assert_eq!(area["area"]["code"], json!("9001"), "nothing was removed");
+}

@@ -361,3 +361,120 @@ both_backends!(
         assert!(loaded.items.is_empty());
     }
 );
+
+/// The 2025 district list: every district of Thailand, of which those of Yala and
+/// Narathiwat find their province once [`provinces`] ran.
+fn districts_2025() -> ConnectorDef {
+    connector(json!({
+        "name": "districts_2025",
+        "target": "areas",
+        "source": { "kind": "csv", "path": "kongvut-thai-province-data/districts.csv" },
+        "mapping": { "fields": {
+            "code": { "column": "id" },
+            "name_th": { "column": "name_th" },
+            "name_en": { "column": "name_en" }
+        } }
+    }))
+}
+
+/// `(area, value)` of every observation `connector` loaded.
+async fn values_of(store: &Store, connector: &str) -> Vec<(String, f64)> {
+    let filter = ObservationFilter {
+        connector: Some(connector.into()),
+        ..Default::default()
+    };
+    let mut values: Vec<(String, f64)> = store
+        .observations(&filter, None, 100)
+        .await
+        .expect("observations")
+        .items
+        .into_iter()
+        .map(|o| (o.row.area_code, o.row.value))
+        .collect();
+    values.sort_by(|a, b| a.0.cmp(&b.0));
+    values
+}
+
+both_backends!(
+    records_are_counted_per_area_after_skipping_and_cutting_codes,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let pipeline = Pipeline::new(store.clone());
+        run(&pipeline, &provinces()).await;
+        run(&pipeline, &districts_2025()).await;
+        store
+            .upsert_indicators(&[dropouts_indicator()])
+            .await
+            .expect("indicator");
+
+        // Schools per district from the Wikipedia list of Yala's schools (names only,
+        // no codes): three rows without a level are skipped, the rest counted.
+        let schools = connector(json!({
+            "name": "schools_per_district",
+            "target": "observations",
+            "source": { "kind": "csv", "path": "thai-school-data-wikipedia/yala.csv" },
+            "mapping": {
+                "aggregate": "count",
+                "skip_if": [{ "column": "level", "blank": true }],
+                "fields": {
+                    "indicator": { "const": "dropouts" },
+                    "area": { "column": "district", "transforms": [{ "area_name": { "within": ["province"] } }] },
+                    "period": { "const": "2567", "transforms": ["be_year"] }
+                }
+            }
+        }));
+        let report = run(&pipeline, &schools).await;
+        assert_eq!(report.counts.read, 349, "skipped records are not read");
+        assert_eq!((report.counts.inserted, report.counts.rejected), (8, 0));
+        assert_eq!(report.counts.duplicates, 349 - 8);
+        let infos: Vec<(String, u64)> = report
+            .reasons
+            .lines()
+            .iter()
+            .filter(|l| l.severity == Severity::Info)
+            .map(|l| (l.reason.clone(), l.count))
+            .collect();
+        assert_eq!(
+            infos,
+            [
+                (
+                    "added to the row of its key (aggregate = \"count\")".to_string(),
+                    341
+                ),
+                (
+                    "skipped: column \"level\" is blank (skip_if)".to_string(),
+                    3
+                ),
+            ]
+        );
+        let counted = values_of(&store, "schools_per_district").await;
+        assert_eq!(counted.len(), 8);
+        assert_eq!(counted[0], ("9501".to_string(), 100.0), "Mueang Yala");
+        assert_eq!(counted.iter().map(|(_, v)| v).sum::<f64>(), 349.0);
+
+        // Districts per province from the 2025 list, whose provinces are numbered 1-77
+        // in their own order: the DOPA province code is the district code's first two
+        // digits.
+        let per_province = connector(json!({
+            "name": "districts_per_province",
+            "target": "observations",
+            "source": { "kind": "csv", "path": "kongvut-thai-province-data/districts.csv" },
+            "mapping": {
+                "aggregate": "count",
+                "fields": {
+                    "indicator": { "const": "dropouts" },
+                    "area": { "column": "id", "transforms": [{ "substring": { "start": 1, "length": 2 } }] },
+                    "period": { "const": "2568", "transforms": ["be_year"] }
+                }
+            }
+        }));
+        let report = run(&pipeline, &per_province).await;
+        assert_eq!(report.counts.inserted, 2);
+        assert_eq!(report.counts.rejected, 929 - 21, "provinces not loaded");
+        assert_eq!(
+            values_of(&store, "districts_per_province").await,
+            [("95".to_string(), 8.0), ("96".to_string(), 13.0)]
+        );
+    }
+);

@@ -689,3 +689,60 @@ both_backends!(
         }
     }
 );
+
+both_backends!(
+    reference_rows_are_removed_only_when_nothing_points_at_them,
+    |backend| async move {
+        use abe_store::{Dependents, Removal};
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pipeline = abe_tests::fixtures::seed_dropouts(&store, dir.path()).await;
+        std::fs::write(dir.path().join("d.csv"), "area,year,n\n9001,2566,4\n").expect("write");
+        let def = abe_tests::fixtures::dropouts_connector(
+            dir.path(),
+            "d",
+            abe_connectors::SourceConfig::Csv(abe_connectors::csv::CsvConfig::new("d.csv")),
+            abe_pipeline::SyncMode::FullRefresh,
+        );
+        pipeline
+            .run(&def, abe_pipeline::Trigger::Manual)
+            .await
+            .expect("run");
+
+        assert_eq!(
+            store.remove_area("9011").await.expect("remove"),
+            Removal::Removed
+        );
+        assert_eq!(
+            store.remove_area("9011").await.expect("remove"),
+            Removal::NotFound
+        );
+        assert_eq!(
+            store.remove_area("9001").await.expect("remove"),
+            Removal::InUse(Dependents {
+                observations: 1,
+                ..Dependents::default()
+            })
+        );
+        assert_eq!(
+            store.remove_area("90").await.expect("remove"),
+            Removal::InUse(Dependents {
+                areas: 1,
+                ..Dependents::default()
+            })
+        );
+        let left: Vec<String> = store
+            .areas_by_code(&["90".into(), "9001".into(), "9011".into()])
+            .await
+            .expect("areas")
+            .into_iter()
+            .map(|a| a.code)
+            .collect();
+        assert_eq!(left, ["90", "9001"]);
+        assert_eq!(
+            store.remove_school("nope").await.expect("remove"),
+            Removal::NotFound
+        );
+    }
+);

@@ -4,6 +4,7 @@
 
 use super::transform::Transform;
 use super::MappingError;
+use abe_schema::thai::trim_thai;
 use abe_schema::AreaLevel;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -23,6 +24,125 @@ pub struct MappingConfig {
     /// Turns each record of a wide table into one row per wide column; see [`Unpivot`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unpivot: Option<Unpivot>,
+    /// Records to leave out before mapping (subtotal rows, notes, separators); see
+    /// [`SkipRule`]. The run counts the records each rule skipped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skip_if: Vec<SkipRule>,
+    /// For sources that hold records rather than totals (a list of schools, of
+    /// children): rows with the same key (indicator, area or school, period,
+    /// breakdown) become one whose value is their number (`count`, and the mapping
+    /// gives no `value`) or the sum of their `value`s (`sum`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregate: Option<Aggregate>,
+}
+
+/// How [`MappingConfig::aggregate`] combines the rows of one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregate {
+    /// The number of rows.
+    Count,
+    /// The sum of their values.
+    Sum,
+}
+
+impl Aggregate {
+    /// The word a config uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Aggregate::Count => "count",
+            Aggregate::Sum => "sum",
+        }
+    }
+}
+
+/// A record to leave out: its `column` holds one of `equals` (trimmed, any case),
+/// matches the pattern `matches` (as an unpivot's `columns_matching`: `*` any text, `?`
+/// one character, `#` one digit), or with `blank = true` is blank.
+///
+/// ```toml
+/// skip_if = [
+///   { column = "อำเภอ", matches = "รวม*" },          # subtotal rows
+///   { column = "หมายเหตุ", equals = ["หมายเหตุ", "ที่มา"] },
+///   { column = "รหัส", blank = true },               # separators and notes
+/// ]
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkipRule {
+    /// The source column looked at.
+    pub column: String,
+    /// Texts that skip the record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub equals: Vec<String>,
+    /// A pattern that skips the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matches: Option<String>,
+    /// A blank cell skips the record.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub blank: bool,
+}
+
+impl std::fmt::Display for SkipRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "column \"{}\" ", self.column)?;
+        if let Some(pattern) = &self.matches {
+            write!(f, "matches \"{pattern}\"")
+        } else if self.blank {
+            f.write_str("is blank")
+        } else {
+            let texts: Vec<String> = self.equals.iter().map(|t| format!("\"{t}\"")).collect();
+            write!(f, "is {}", texts.join(" or "))
+        }
+    }
+}
+
+/// What is wrong with a skip rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SkipProblem {
+    /// No column named.
+    #[error("a `skip_if` rule needs a `column`")]
+    NoColumn,
+    /// None or several of `equals`, `matches`, `blank`.
+    #[error(
+        "the `skip_if` rule on column \"{0}\" needs exactly one of `equals` (a non-empty \
+         list), `matches` (a pattern) or `blank = true`"
+    )]
+    WhichTest(String),
+}
+
+impl SkipRule {
+    fn check(&self) -> Result<(), SkipProblem> {
+        if self.column.trim().is_empty() {
+            return Err(SkipProblem::NoColumn);
+        }
+        let tests = [
+            !self.equals.is_empty(),
+            self.matches.as_deref().is_some_and(|p| !p.is_empty()),
+            self.blank,
+        ];
+        if tests.iter().filter(|t| **t).count() != 1 {
+            return Err(SkipProblem::WhichTest(self.column.clone()));
+        }
+        Ok(())
+    }
+
+    /// Whether a cell holding `text` (`None`: an error cell) skips its record.
+    pub(crate) fn skips(&self, text: Option<&str>) -> bool {
+        let Some(text) = text.map(trim_thai) else {
+            return false;
+        };
+        if self.blank {
+            return text.is_empty();
+        }
+        if let Some(pattern) = &self.matches {
+            return super::unpivot::glob_matches(pattern, text);
+        }
+        let text = text.to_lowercase();
+        self.equals
+            .iter()
+            .any(|e| trim_thai(e).to_lowercase() == text)
+    }
 }
 
 /// Unpivot of a wide table: each record gives one row per wide column, in which two
@@ -144,6 +264,16 @@ pub enum FieldProblem {
     /// `area_name` whose `within` names an empty column.
     #[error("has an `area_name` whose `within` names an empty column")]
     EmptyWithin,
+    /// `substring` starting at 0 or keeping no characters.
+    #[error(
+        "has a `substring` whose `start` is 0 (1 is the first character) or whose `length` is 0"
+    )]
+    BadSubstring,
+    /// `split` with an empty separator or part 0.
+    #[error(
+        "has a `split` with an empty `separator` or `part` 0 (1 is the first piece, -1 the last)"
+    )]
+    BadSplit,
 }
 
 /// What is wrong with an unpivot.
@@ -176,6 +306,9 @@ impl MappingConfig {
         }
         if let Some(unpivot) = &self.unpivot {
             unpivot.check().map_err(MappingError::Unpivot)?;
+        }
+        for rule in &self.skip_if {
+            rule.check().map_err(MappingError::Skip)?;
         }
         Ok(())
     }
@@ -220,6 +353,12 @@ impl FieldSpec {
                 }
                 Transform::AreaName(options) if options.within.iter().any(String::is_empty) => {
                     return Err(FieldProblem::EmptyWithin)
+                }
+                Transform::Substring { start, length } if *start == 0 || *length == Some(0) => {
+                    return Err(FieldProblem::BadSubstring)
+                }
+                Transform::Split { separator, part } if separator.is_empty() || *part == 0 => {
+                    return Err(FieldProblem::BadSplit)
                 }
                 _ => {}
             }

@@ -22,13 +22,14 @@ mod transform;
 mod unpivot;
 
 pub use config::{
-    AreaNameOptions, FieldProblem, FieldSpec, MappingConfig, OnMissing, Unpivot, UnpivotProblem,
+    Aggregate, AreaNameOptions, FieldProblem, FieldSpec, MappingConfig, OnMissing, SkipProblem,
+    SkipRule, Unpivot, UnpivotProblem,
 };
 pub use transform::Transform;
 
 use crate::{Cell, Header, Record};
 use abe_schema::thai::{area_code_from_any, trim_thai, AreaNames};
-use abe_schema::{AreaLevel, Code, ErrorCode, Fields, Reject, Target, TargetRow};
+use abe_schema::{AreaLevel, Code, ColumnType, ErrorCode, Fields, Reject, Target, TargetRow};
 use std::borrow::Cow;
 
 /// Why a mapping does not fit its target.
@@ -77,6 +78,24 @@ pub enum MappingError {
     /// The unpivot is wrong.
     #[error("{0}")]
     Unpivot(UnpivotProblem),
+    /// A skip rule is wrong.
+    #[error("{0}")]
+    Skip(SkipProblem),
+    /// `aggregate` for a target without numbers.
+    #[error("aggregate adds up values, and {target} have none")]
+    NothingToAggregate {
+        /// The target.
+        target: Target,
+    },
+    /// `aggregate = "count"` with the counted field mapped too.
+    #[error(
+        "aggregate = \"count\" gives \"{field}\" (the number of rows); remove its mapping, \
+         or use aggregate = \"sum\" to add it up"
+    )]
+    CountedField {
+        /// The field.
+        field: String,
+    },
 }
 
 impl ErrorCode for MappingError {
@@ -176,8 +195,29 @@ impl Mapping {
                 });
             }
         }
+        // The fields of number columns: what `aggregate` adds up or counts.
+        let numbers: Vec<&str> = desc
+            .value_columns()
+            .filter(|c| c.ty == ColumnType::Real)
+            .filter_map(|c| c.field)
+            .collect();
+        match config.aggregate {
+            Some(_) if numbers.is_empty() => {
+                return Err(MappingError::NothingToAggregate { target })
+            }
+            Some(Aggregate::Count) => {
+                if let Some(field) = numbers.iter().find(|f| config.fields.contains_key(**f)) {
+                    return Err(MappingError::CountedField {
+                        field: (*field).to_string(),
+                    });
+                }
+            }
+            _ => {}
+        }
+        let counted = config.aggregate == Some(Aggregate::Count);
         if let Some(field) = desc
             .required_fields()
+            .filter(|f| !(counted && numbers.contains(f)))
             .find(|f| !config.fields.contains_key(*f))
         {
             return Err(MappingError::MissingField { field, target });
@@ -251,7 +291,24 @@ impl Mapping {
                 });
                 column.chain(concat).chain(within.map(String::as_str))
             })
+            .chain(self.config.skip_if.iter().map(|rule| rule.column.as_str()))
             .filter(|c| !c.starts_with('=') && !self.is_virtual(c))
+    }
+
+    /// The first skip rule `record` fits, if any: the record is left out unmapped.
+    pub fn skipped_by(&self, record: &Record) -> Option<&SkipRule> {
+        self.config.skip_if.iter().find(|rule| {
+            let cell = record
+                .header
+                .position(&rule.column)
+                .and_then(|i| record.cells.get(i));
+            match cell {
+                Some(Cell::Text(text)) => rule.skips(Some(text)),
+                Some(Cell::Error(_)) => rule.skips(None),
+                // A short row lacks the cell: it is blank.
+                None => rule.skips(Some("")),
+            }
+        })
     }
 
     /// Columns the mapping reads by name, each once: what a source looks for to find
@@ -582,6 +639,17 @@ impl Fields for RowFields<'_, '_> {
     fn get(&mut self, field: &'static str) -> Result<Option<String>, Reject> {
         match self.mapping.config.fields.get(field) {
             Some(spec) => self.mapping.evaluate(spec, self.row),
+            // Counting: each row is one; the run adds the rows of a key up.
+            None if self.mapping.config.aggregate == Some(Aggregate::Count)
+                && self
+                    .mapping
+                    .target
+                    .desc()
+                    .column_of_field(field)
+                    .is_some_and(|c| c.ty == ColumnType::Real && !c.key) =>
+            {
+                Ok(Some("1".into()))
+            }
             None => Ok(None),
         }
     }

@@ -509,6 +509,33 @@ fn text_transforms_and_lookup_fallbacks() {
         (json!([{"lookup": "sex", "on_missing": "null"}]), "อื่น", None),
         (json!(["area_code"]), "๙๕๐๑๐๒๐๓", Some("950102")),
         (json!(["area_code"]), "95.0", Some("95")),
+        // The province of a district code; Thai text counts characters, not bytes.
+        (
+            json!([{"substring": {"start": 1, "length": 2}}]),
+            "9501",
+            Some("95"),
+        ),
+        (
+            json!([{"substring": {"start": 6}}]),
+            "อำเภอเมืองยะลา",
+            Some("เมืองยะลา"),
+        ),
+        (json!([{"substring": {"start": 9}}]), "9501", None),
+        (
+            json!([{"split": {"separator": "/", "part": 1}}]),
+            "2566/1",
+            Some("2566"),
+        ),
+        (
+            json!([{"split": {"separator": "–", "part": -1}}]),
+            "อนุบาล–ประถมศึกษา",
+            Some("ประถมศึกษา"),
+        ),
+        (
+            json!([{"split": {"separator": ",", "part": 2}}]),
+            "ยะลา, ปัตตานี",
+            Some("ปัตตานี"),
+        ),
     ];
     for (transforms, cell, want) in cases {
         assert_eq!(
@@ -519,6 +546,12 @@ fn text_transforms_and_lookup_fallbacks() {
     }
     let reject = transformed(json!([{"lookup": "sex"}]), "อื่น").expect_err("rejected");
     assert_eq!(reject.reason, "\"อื่น\" is not in the lookup table \"sex\"");
+    let reject = transformed(json!([{"split": {"separator": "/", "part": 2}}]), "2566")
+        .expect_err("rejected");
+    assert_eq!(
+        reject.reason,
+        "has 1 piece(s) when cut at \"/\", not a piece 2"
+    );
     let reject = transformed(json!(["area_code"]), "901").expect_err("rejected");
     assert!(
         reject
@@ -571,6 +604,9 @@ fn transform_spellings_round_trip_and_bad_ones_are_explained() {
         json!({"strip_prefix": ["ตำบล"]}),
         json!({"replace": {"from": "a", "to": "b"}}),
         json!({"area_name": {"level": "district", "within": ["=ยะลา"]}}),
+        json!({"substring": {"start": 1, "length": 2}}),
+        json!({"substring": {"start": 3}}),
+        json!({"split": {"separator": "/", "part": -1}}),
     ] {
         let transform: Transform = serde_json::from_value(table.clone()).expect("parses");
         assert_eq!(serde_json::to_value(&transform).expect("serialises"), table);
@@ -622,12 +658,36 @@ fn invalid_new_options_are_refused_with_a_reason() {
                    "fields": {"code": {"column": "c"}, "name_th": {"column": "n"}}}),
             "must differ",
         ),
+        (
+            json!({"fields": {"code": {"column": "c", "transforms": [{"substring": {"start": 0}}]}, "name_th": {"column": "n"}}}),
+            "`start` is 0",
+        ),
+        (
+            json!({"fields": {"code": {"column": "c", "transforms": [{"split": {"separator": "", "part": 1}}]}, "name_th": {"column": "n"}}}),
+            "empty `separator`",
+        ),
+        (
+            json!({"skip_if": [{"column": "c", "blank": true, "equals": ["x"]}],
+                   "fields": {"code": {"column": "c"}, "name_th": {"column": "n"}}}),
+            "exactly one of `equals`",
+        ),
+        (
+            json!({"aggregate": "count", "fields": {"code": {"column": "c"}, "name_th": {"column": "n"}}}),
+            "aggregate adds up values, and areas have none",
+        ),
     ];
     for (config, expect) in cases {
         let config: MappingConfig = serde_json::from_value(config).expect("parses");
         let err = Mapping::new(Target::Areas, config).expect_err("refused");
         assert!(err.to_string().contains(expect), "{err}");
     }
+    let counted: MappingConfig = serde_json::from_value(json!({"aggregate": "count", "fields": {
+        "indicator": {"const": "i"}, "area": {"column": "a"}, "period": {"column": "p"},
+        "value": {"column": "v"}
+    }}))
+    .expect("parses");
+    let err = Mapping::new(Target::Observations, counted).expect_err("refused");
+    assert!(err.to_string().contains("remove its mapping"), "{err}");
     let unknown = serde_json::from_value::<MappingConfig>(json!({
         "fields": {}, "unpivot": {"columns": ["a"], "name": "y", "value": "v", "pattern": "x"}
     }));
@@ -815,4 +875,41 @@ fn area_name_rejects_name_the_column_at_fault() {
         one(mapping.map_with::<ObservationRow>(&record(&header, &["x", "บุดี", "", "ยะลา"]), &refs))
             .expect_err("blank district");
     assert_eq!(reject.position.column.as_deref(), Some("district"));
+}
+
+#[test]
+fn skip_rules_leave_out_subtotals_notes_and_blank_rows() {
+    let config: MappingConfig = serde_json::from_value(json!({
+        "skip_if": [
+            {"column": "อำเภอ", "matches": "รวม*"},
+            {"column": "หมายเหตุ", "equals": ["ที่มา", "NOTE"]},
+            {"column": "code", "blank": true}
+        ],
+        "fields": {"code": {"column": "code"}, "name_th": {"column": "อำเภอ"}}
+    }))
+    .expect("parses");
+    let mapping = Mapping::new(Target::Areas, config).expect("valid");
+    let header = ["code", "อำเภอ", "หมายเหตุ"];
+    let err = mapping
+        .check_header(&Header::new(vec!["code".into(), "อำเภอ".into()]))
+        .expect_err("a skip column must be in the header");
+    assert!(err.to_string().contains("หมายเหตุ"), "{err}");
+    let skipped = |cells: &[&str]| {
+        mapping
+            .skipped_by(&record(&header, cells))
+            .map(ToString::to_string)
+    };
+    assert_eq!(
+        skipped(&["90", "รวมทั้งจังหวัด", ""]).as_deref(),
+        Some("column \"อำเภอ\" matches \"รวม*\"")
+    );
+    assert_eq!(
+        skipped(&["90", "x", " note "]).as_deref(),
+        Some("column \"หมายเหตุ\" is \"ที่มา\" or \"NOTE\"")
+    );
+    assert_eq!(
+        skipped(&["", "x", ""]).as_deref(),
+        Some("column \"code\" is blank")
+    );
+    assert_eq!(skipped(&["9001", "เมืองสงขลา", ""]), None);
 }

@@ -81,7 +81,38 @@ pub enum Transform {
         /// Text to put instead.
         to: String,
     },
+    /// `{ substring = { start = 1, length = 2 } }`: `length` characters from the
+    /// `start`th (1 is the first), as a spreadsheet's MID does; without `length`, to the
+    /// end. Characters are Unicode code points: a Thai vowel or tone mark counts as
+    /// one. The province `95` of the district code `9501`. A value too short for
+    /// `start` becomes blank.
+    Substring {
+        /// First character, 1-based.
+        start: usize,
+        /// Characters to keep; all the rest when absent.
+        length: Option<usize>,
+    },
+    /// `{ split = { separator = "/", part = 1 } }`: the `part`th piece of the value cut
+    /// at `separator` (1 is the first, -1 the last), trimmed: `2566` of `2566/1`. A value
+    /// with fewer pieces is refused.
+    Split {
+        /// Text to cut at; not empty.
+        separator: String,
+        /// Which piece: 1 the first, -1 the last; never 0.
+        part: i64,
+    },
 }
+
+/// Keys of the transforms written as a table, for error messages.
+pub(crate) const TRANSFORM_TABLES: &[&str] = &[
+    "lookup",
+    "null_if",
+    "strip_prefix",
+    "replace",
+    "area_name",
+    "substring",
+    "split",
+];
 
 /// Names of the transforms written as a string, for error messages.
 pub(crate) const TRANSFORM_NAMES: &[&str] = &[
@@ -145,7 +176,9 @@ impl Transform {
             | Transform::Lookup { .. }
             | Transform::NullIf(_)
             | Transform::StripPrefix(_)
-            | Transform::Replace { .. } => return None,
+            | Transform::Replace { .. }
+            | Transform::Substring { .. }
+            | Transform::Split { .. } => return None,
         })
     }
 }
@@ -166,6 +199,25 @@ struct TransformTable {
     replace: Option<ReplaceSpec>,
     #[serde(default)]
     area_name: Option<AreaNameOptions>,
+    #[serde(default)]
+    substring: Option<SubstringSpec>,
+    #[serde(default)]
+    split: Option<SplitSpec>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubstringSpec {
+    start: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    length: Option<usize>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SplitSpec {
+    separator: String,
+    part: i64,
 }
 
 #[derive(Deserialize)]
@@ -190,13 +242,14 @@ impl TransformTable {
             self.strip_prefix.is_some(),
             self.replace.is_some(),
             self.area_name.is_some(),
+            self.substring.is_some(),
+            self.split.is_some(),
         ];
         if given.iter().filter(|g| **g).count() != 1 {
-            return Err(
-                "a transform table needs exactly one of `lookup`, `null_if`, \
-                        `strip_prefix`, `replace` or `area_name`"
-                    .into(),
-            );
+            return Err(format!(
+                "a transform table needs exactly one of {}",
+                TRANSFORM_TABLES.join(", ")
+            ));
         }
         if self.on_missing.is_some() && self.lookup.is_none() {
             return Err("`on_missing` only goes with `lookup`".into());
@@ -215,6 +268,10 @@ impl TransformTable {
             })
         } else if let Some(ReplaceSpec { from, to }) = self.replace {
             Transform::Replace { from, to }
+        } else if let Some(SubstringSpec { start, length }) = self.substring {
+            Transform::Substring { start, length }
+        } else if let Some(SplitSpec { separator, part }) = self.split {
+            Transform::Split { separator, part }
         } else {
             Transform::AreaName(self.area_name.unwrap_or_default())
         })
@@ -272,6 +329,20 @@ impl Serialize for Transform {
                 },
             )?,
             Transform::AreaName(options) => map.serialize_entry("area_name", options)?,
+            Transform::Substring { start, length } => map.serialize_entry(
+                "substring",
+                &SubstringSpec {
+                    start: *start,
+                    length: *length,
+                },
+            )?,
+            Transform::Split { separator, part } => map.serialize_entry(
+                "split",
+                &SplitSpec {
+                    separator: separator.clone(),
+                    part: *part,
+                },
+            )?,
             // Every other transform has a name and was written as a string above.
             _ => {}
         }
@@ -316,6 +387,29 @@ impl Transform {
             }
             // Every transform below reads a value; blank means none, and stays blank.
             _ if blank => String::new(),
+            Transform::Substring { start, length } => {
+                let rest = value.chars().skip(start.saturating_sub(1));
+                match length {
+                    Some(length) => rest.take(*length).collect(),
+                    None => rest.collect(),
+                }
+            }
+            Transform::Split { separator, part } => {
+                let pieces: Vec<&str> = value.split(separator.as_str()).collect();
+                let index = match usize::try_from(*part) {
+                    Ok(n) => n.checked_sub(1),
+                    Err(_) => pieces.len().checked_sub(part.unsigned_abs() as usize),
+                };
+                match index.and_then(|i| pieces.get(i)) {
+                    Some(piece) => trim_thai(piece).to_string(),
+                    None => {
+                        return Err(format!(
+                            "has {} piece(s) when cut at \"{separator}\", not a piece {part}",
+                            pieces.len()
+                        ))
+                    }
+                }
+            }
             Transform::BeYear => to_ce_year(value).map_err(|e| e.to_string())?.to_string(),
             Transform::Number => match parse_number(value) {
                 Ok(Some(n)) => number_text(n),

@@ -1,9 +1,11 @@
 //! Areas, schools and agencies: the reference side of the graph.
 
 use crate::connection::{paged, text_cursor, Conn};
+use crate::error::{failure, CodeExt};
 use crate::loaders::{load_node, Loaders};
 use crate::store;
-use abe_store::{AreaFilter, SchoolFilter};
+use abe_schema::Code;
+use abe_store::{AreaFilter, Removal, SchoolFilter};
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, Result, SimpleObject};
 
 /// Level of an area in the Thai hierarchy.
@@ -297,5 +299,48 @@ impl AreaQuery {
             |a| Ok(Agency::from(a)),
         )
         .await
+    }
+}
+
+/// Removing reference rows loaded by mistake. Each needs the admin token.
+#[derive(Default)]
+pub struct ReferenceMutation;
+
+#[Object]
+impl ReferenceMutation {
+    /// Removes an area loaded by mistake. Refused (IN_USE) while areas below it,
+    /// schools in it or observations about it remain: remove or reload those first.
+    /// A connector that loads the area again brings it back.
+    async fn remove_area(&self, ctx: &Context<'_>, code: String) -> Result<bool> {
+        let operations = ctx.data::<crate::Operations>()?;
+        operations.authorize(ctx)?;
+        let removal = store(ctx)?.remove_area(&code).await.map_err(failure)?;
+        answer_removal("area", &code, removal)
+    }
+
+    /// Removes a school loaded by mistake. Refused (IN_USE) while observations about it
+    /// remain.
+    async fn remove_school(&self, ctx: &Context<'_>, code: String) -> Result<bool> {
+        let operations = ctx.data::<crate::Operations>()?;
+        operations.authorize(ctx)?;
+        let removal = store(ctx)?.remove_school(&code).await.map_err(failure)?;
+        answer_removal("school", &code, removal)
+    }
+}
+
+/// The answer to a removal: `true`, or the error saying why nothing was removed.
+fn answer_removal(what: &str, code: &str, removal: Removal) -> Result<bool> {
+    match removal {
+        Removal::Removed => {
+            // Nothing changes silently: the log says who removed what.
+            tracing::info!(what, code, "reference row removed through the API");
+            Ok(true)
+        }
+        Removal::NotFound => Err(Code::NotFound.error(format!("no {what} {code}"))),
+        Removal::InUse(d) => Err(Code::InUse.error(format!(
+            "{what} {code} is still referred to by {} areas, {} schools and {} observations; \
+             nothing was removed",
+            d.areas, d.schools, d.observations
+        ))),
     }
 }

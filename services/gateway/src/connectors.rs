@@ -72,6 +72,8 @@ pub enum ErrorCode {
     EmptySource,
     /// The run would change reference rows another connector loaded.
     OwnedElsewhere,
+    /// The row to remove is still referred to.
+    InUse,
     /// The connector was already running.
     AlreadyRunning,
     /// The run's process stopped; its lease expired.
@@ -205,6 +207,8 @@ pub enum Severity {
     Reject,
     /// The row was loaded, merged or kept out by the connector's choice.
     Warning,
+    /// What the connector asked for, counted (records skipped, rows aggregated).
+    Info,
 }
 
 /// A place in a source.

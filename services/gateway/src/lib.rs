@@ -31,7 +31,7 @@ pub struct Query(
 
 /// The root mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(connectors::ConnectorMutation);
+pub struct Mutation(connectors::ConnectorMutation, areas::ReferenceMutation);
 
 /// The hub's GraphQL schema.
 pub type AbeSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -115,6 +115,38 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 config.thresholds.len(),
                 config.connectors.len()
             );
+            // Every file source is opened and its header read: all mistakes at once.
+            let mut problems = 0;
+            for def in config.connector_defs()? {
+                if def.source.source().local_paths().is_empty() {
+                    println!(
+                        "{}: {} source not opened (a network source; `abe-hub preview {}` reads it)",
+                        def.name,
+                        def.source.kind(),
+                        def.name
+                    );
+                    continue;
+                }
+                let checked = tokio::task::spawn_blocking(move || {
+                    (def.name.clone(), abe_pipeline::check_source(&def))
+                })
+                .await?;
+                match checked {
+                    (name, Ok(Some(found))) => println!(
+                        "{name}: ok, the header at {} ({} columns) has every column the mapping reads",
+                        found.position, found.columns
+                    ),
+                    (name, Ok(None)) => println!("{name}: ok, but the source holds no rows"),
+                    (name, Err(e)) => {
+                        problems += 1;
+                        eprintln!("{name}: {e}");
+                    }
+                }
+            }
+            if problems > 0 {
+                eprintln!("{problems} connector(s) cannot run as configured");
+                return Ok(ExitCode::FAILURE);
+            }
         }
         Command::Migrate => {
             startup::open_store(&cli.database_url).await?;

@@ -115,9 +115,18 @@ fn check_summarises_the_demo_config() {
         .output()
         .expect("runs");
     assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
-        "config ok: 3 agencies, 4 indicators, 2 thresholds, 5 connectors"
+        lines,
+        [
+            "config ok: 3 agencies, 4 indicators, 2 thresholds, 5 connectors",
+            "demo_areas: ok, the header at data/areas.csv (3 columns) has every column the mapping reads",
+            "demo_schools: ok, the header at data/schools.csv (5 columns) has every column the mapping reads",
+            "peo_students: ok, the header at data/education-office.xlsx, sheet \"นักเรียน\" (6 columns) has every column the mapping reads",
+            "lao_out_of_school: ok, the header at data/local-government.tis620.csv (4 columns) has every column the mapping reads",
+            "ngo_poverty: ok, the header at data/ngo-screening.csv (4 columns) has every column the mapping reads",
+        ]
     );
 }
 
@@ -491,4 +500,75 @@ name_th = { column = "name" }
     let preview = run(&other, &["preview", "preview_only"]);
     assert!(preview.contains("1 rows would load"), "{preview}");
     assert_eq!(catalogue(&url), after, "a preview writes nothing");
+}
+
+#[test]
+fn check_opens_every_file_source_and_finds_every_mistake_before_a_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = repo("../shared/data");
+    let data = data.display();
+    let connector = |name: &str, source: &str, code_column: &str| {
+        format!(
+            r#"
+[[connectors]]
+name = "{name}"
+target = "areas"
+source = {source}
+[connectors.mapping.fields]
+code = {{ column = "{code_column}" }}
+name_th = {{ column = "name_th" }}
+"#
+        )
+    };
+    let districts = format!("{data}/kongvut-thai-province-data/districts.csv");
+    let config = [
+        connector("good", &format!(r#"{{ kind = "csv", path = "{districts}" }}"#), "id"),
+        connector("missing_file", r#"{ kind = "csv", path = "nowhere.csv" }"#, "id"),
+        connector("misspelt_column", &format!(r#"{{ kind = "csv", path = "{districts}" }}"#), "idd"),
+        connector("header_row_zero", &format!(r#"{{ kind = "csv", path = "{districts}", header_row = 0 }}"#), "id"),
+        connector("unknown_encoding", &format!(r#"{{ kind = "csv", path = "{districts}", encoding = "thai" }}"#), "id"),
+        connector("sheet_missing", &format!(r#"{{ kind = "excel", path = "{data}/kongvut-thai-province-data/districts.xlsx", sheet = "อำเภอ" }}"#), "id"),
+    ]
+    .concat();
+    let path = dir.path().join("hub.toml");
+    std::fs::write(&path, config).expect("write");
+    let output = hub()
+        .arg("--config")
+        .arg(&path)
+        .arg("check")
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stdout}");
+    assert!(stdout.contains("good: ok, the header at"), "{stdout}");
+    for expected in [
+        "missing_file: cannot read nowhere.csv",
+        "misspelt_column: ",
+        "column \"idd\" is not in the header",
+        "header_row_zero: ",
+        "header = false",
+        "unknown_encoding: ",
+        "unknown encoding \"thai\"",
+        "sheet_missing: ",
+        "5 connector(s) cannot run as configured",
+    ] {
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+    }
+
+    // Unknown keys in the catalogue are refused as in connectors.
+    std::fs::write(
+        &path,
+        "[[indicators]]\ncode = \"x\"\nname_th = \"x\"\nunit = \"persons\"\nkind = \"count\"\ndirection = \"higher_is_worse\"\ncolour = \"red\"\n",
+    )
+    .expect("write");
+    let output = hub()
+        .arg("--config")
+        .arg(&path)
+        .arg("check")
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("unknown field `colour`"), "{stderr}");
 }

@@ -62,6 +62,12 @@ pub enum DefinitionError {
         /// The target.
         target: Target,
     },
+    /// `on_duplicate` beside a mapping that aggregates.
+    #[error(
+        "connector {0}: the mapping's aggregate combines rows of one key itself; leave \
+         on_duplicate out"
+    )]
+    AggregateRepeats(String),
     /// A connector saved through the API reaches outside what it may.
     #[error(transparent)]
     Confined(#[from] ConfineError),
@@ -227,8 +233,20 @@ impl ConnectorDef {
                 target: self.target,
             });
         }
+        if on_duplicate != OnDuplicate::Last && self.mapping.config().aggregate.is_some() {
+            return Err(DefinitionError::AggregateRepeats(self.name));
+        }
         self.on_duplicate = on_duplicate;
         Ok(self)
+    }
+
+    /// How the load combines rows of one key: the mapping's aggregate adds them up,
+    /// else the connector's `on_duplicate`.
+    pub fn combined_as(&self) -> OnDuplicate {
+        match self.mapping.config().aggregate {
+            Some(_) => OnDuplicate::Sum,
+            None => self.on_duplicate,
+        }
     }
 
     /// Sets what a run of reference data does with rows another connector wrote.

@@ -15,7 +15,7 @@ mod scheduler;
 
 pub use definition::{ConnectorConfig, DefinitionError};
 pub use preview::{Preview, PreviewError, PreviewRow, MAX_PREVIEW_ROWS, MAX_PREVIEW_TIME};
-pub use read::ReadError;
+pub use read::{check_source, ReadError, SourceCheck};
 pub use registry::{Registry, RegistryError, SaveError};
 pub use run::{Pipeline, RunError, RunFailure, RunOptions, RunReport, Trigger, DEFAULT_LEASE};
 pub use scheduler::{Scheduler, SchedulerError};

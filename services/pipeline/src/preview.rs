@@ -134,6 +134,7 @@ fn preview_source<R: TargetRow>(
                 fields: fields_of(&row),
             }),
             Item::Reject(reject) => preview.rejects.push(reject),
+            Item::Skipped { .. } => {}
         }
         Flow::Continue
     });

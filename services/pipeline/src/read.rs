@@ -123,6 +123,13 @@ pub(crate) enum Item<R> {
     },
     /// A refused row.
     Reject(Reject),
+    /// A record a `skip_if` rule left out, unmapped.
+    Skipped {
+        /// Where it is.
+        position: SourcePosition,
+        /// The rule, as a person reads it.
+        rule: String,
+    },
 }
 
 /// Whether the read goes on after an item.
@@ -267,6 +274,16 @@ fn read_into<R: TargetRow>(
                 })?;
             checked_header = Some(Arc::clone(&record.header));
         }
+        if let Some(rule) = def.mapping.skipped_by(&record) {
+            let item = Item::Skipped {
+                position: record.position.clone(),
+                rule: rule.to_string(),
+            };
+            if sink(item) == Flow::Stop {
+                return Ok(());
+            }
+            continue;
+        }
         if let Some(field) = &def.cursor_field {
             let value = match record.header.position(field) {
                 Some(i) => match record.cells.get(i) {
@@ -317,6 +334,57 @@ fn read_into<R: TargetRow>(
         }
     }
     Ok(())
+}
+
+/// Records a check reads, at most, looking for the first table: a source whose first
+/// thousand records are all refused has a problem of its own.
+const CHECK_RECORDS: usize = 1_000;
+
+/// What checking a source found: the header of its first table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceCheck {
+    /// Where the header is (file and sheet).
+    pub position: SourcePosition,
+    /// Its columns.
+    pub columns: usize,
+}
+
+/// Opens `def`'s source and reads up to its first record, checking the header against
+/// the mapping: what `abe-hub check` does for every file source, so that a missing file,
+/// a wrong encoding or header row and a misspelt column are found before a run.
+/// `Ok(None)` when the source gives no record at all.
+pub fn check_source(def: &ConnectorDef) -> Result<Option<SourceCheck>, ReadError> {
+    if def.confined {
+        def.source.check_confined(&def.base_dir)?;
+    }
+    let expected_columns = def.mapping.source_columns();
+    let cancel = Cancel::default();
+    let context = OpenContext {
+        base_dir: &def.base_dir,
+        expected_columns: &expected_columns,
+        incremental: None,
+        cancel: &cancel,
+    };
+    for item in def.source.source().open(&context)?.take(CHECK_RECORDS) {
+        let SourceItem::Record(record) = item? else {
+            continue;
+        };
+        let position = SourcePosition {
+            row: None,
+            ..record.position.clone()
+        };
+        def.mapping
+            .check_header(&record.header)
+            .map_err(|error| ReadError::Header {
+                position: position.clone(),
+                error,
+            })?;
+        return Ok(Some(SourceCheck {
+            position,
+            columns: record.header.names().len(),
+        }));
+    }
+    Ok(None)
 }
 
 /// A reference check's failure as a reject at the field's source column.

@@ -542,7 +542,7 @@ impl Pipeline {
                 .await
         };
         let mut load = begun?;
-        load.combine_duplicates(def.on_duplicate);
+        load.combine_duplicates(def.combined_as());
         let batches = futures::stream::poll_fn(|cx| receiver.poll_recv(cx));
         let stage_error = load.stage_all(batches).await.err();
         let staged_rows = load.staged_rows();
@@ -745,7 +745,7 @@ fn read_batches<R: TargetRow + Clone>(
     sender: &mpsc::Sender<Vec<Staged<R>>>,
 ) -> Result<BatchesRead<R>, (ReaderFailure, BatchesRead<R>)> {
     let mut out = BatchesRead::<R>::default();
-    let mut keys = DuplicateKeys::<R>::new(def.on_duplicate);
+    let mut keys = DuplicateKeys::<R>::new(def.combined_as(), def.mapping.config().aggregate);
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     let mut loader_gone = false;
     let read = read_source::<R>(def, references, after, cancel, |item| {
@@ -757,6 +757,7 @@ fn read_batches<R: TargetRow + Clone>(
             } => {
                 match keys.check(&row, &position, source) {
                     Verdict::Send => {}
+                    Verdict::Aggregate(note) => out.reasons.add(Severity::Info, &note),
                     Verdict::SendAndWarn(warning) => keep_remark(
                         &mut out.warnings,
                         &mut out.reasons,
@@ -794,6 +795,12 @@ fn read_batches<R: TargetRow + Clone>(
             Item::Reject(reject) => {
                 keep_remark(&mut out.rejects, &mut out.reasons, Severity::Reject, reject)
             }
+            // Skipped records are counted in the summary only: they are what the
+            // steward asked to leave out.
+            Item::Skipped { position, rule } => out.reasons.add(
+                Severity::Info,
+                &Reject::new(position, None, format!("skipped: {rule} (skip_if)")),
+            ),
         }
         Flow::Continue
     });

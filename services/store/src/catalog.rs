@@ -216,6 +216,75 @@ impl Store {
         tx.commit("provisioning a connector").await
     }
 
+    /// Removes an area loaded by mistake, unless areas, schools or observations still
+    /// point at it.
+    pub async fn remove_area(&self, code: &str) -> Result<Removal> {
+        self.remove_reference(
+            "areas",
+            code,
+            &[
+                ("areas", "parent_code"),
+                ("schools", "area_code"),
+                ("observations", "area_code"),
+            ],
+        )
+        .await
+    }
+
+    /// Removes a school loaded by mistake, unless observations still point at it.
+    pub async fn remove_school(&self, code: &str) -> Result<Removal> {
+        self.remove_reference("schools", code, &[("observations", "school_code")])
+            .await
+    }
+
+    /// Deletes `table`'s row `code` in one statement that also checks that no row of
+    /// `referrers` (table, column) points at it, so nothing can slip in between.
+    async fn remove_reference(
+        &self,
+        table: &str,
+        code: &str,
+        referrers: &[(&str, &str)],
+    ) -> Result<Removal> {
+        let unused: Vec<String> = referrers
+            .iter()
+            .map(|(t, c)| format!("NOT EXISTS (SELECT 1 FROM {t} WHERE {c} = $1)"))
+            .collect();
+        let sql = format!(
+            "DELETE FROM {table} WHERE code = $1 AND {}",
+            unused.join(" AND ")
+        );
+        let what = format!("removing from {table}");
+        if self.execute(&sql, params![code], &what).await? == 1 {
+            return Ok(Removal::Removed);
+        }
+        let exists = self
+            .scalar_i64(
+                &format!("SELECT count(*) FROM {table} WHERE code = $1"),
+                params![code],
+                "looking for the row to remove",
+            )
+            .await?;
+        if exists == 0 {
+            return Ok(Removal::NotFound);
+        }
+        let mut dependents = Dependents::default();
+        for (t, c) in referrers {
+            let n = self
+                .scalar_i64(
+                    &format!("SELECT count(*) FROM {t} WHERE {c} = $1"),
+                    params![code],
+                    "counting rows that point at it",
+                )
+                .await? as u64;
+            match *t {
+                "areas" => dependents.areas += n,
+                "schools" => dependents.schools += n,
+                _ => dependents.observations += n,
+            }
+        }
+        Ok(Removal::InUse(dependents))
+    }
+
     /// Saves a connector defined through the API: inserts it, or replaces an earlier
     /// API definition of the same name. A connector provisioned from the config file is
     /// left as it is, and the answer is `false`.
@@ -418,6 +487,35 @@ impl Store {
         write_outcome(&mut tx, run, status, outcome, now).await?;
         tx.commit("recording a failed run").await
     }
+}
+
+/// What still points at an area or a school, keeping it from being removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Dependents {
+    /// Areas whose parent it is.
+    pub areas: u64,
+    /// Schools in it.
+    pub schools: u64,
+    /// Observations about it.
+    pub observations: u64,
+}
+
+impl Dependents {
+    /// Whether nothing points at it.
+    pub fn is_empty(&self) -> bool {
+        *self == Dependents::default()
+    }
+}
+
+/// What removing a reference row did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// It is gone.
+    Removed,
+    /// There is no such row.
+    NotFound,
+    /// Rows still point at it; nothing was removed.
+    InUse(Dependents),
 }
 
 /// Inserts or updates a connector of the config file.

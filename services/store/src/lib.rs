@@ -10,8 +10,8 @@ mod queries;
 mod stored;
 
 pub use catalog::{
-    ConnectorSpec, Existing, OpenRun, RunEnd, RunLease, RunOutcome, RunRequest, RunSource,
-    MAX_STORED_REJECTS,
+    ConnectorSpec, Dependents, Existing, OpenRun, Removal, RunEnd, RunLease, RunOutcome,
+    RunRequest, RunSource, MAX_STORED_REJECTS,
 };
 pub use load::{Load, LoadCounts, OwnedElsewhere, Staged};
 pub use params::Param;
