@@ -66,6 +66,29 @@ impl ReasonSummary {
         }
     }
 
+    /// Counts `count` rows under `reason` at once, without positions (rows the
+    /// database merged, whose places the run did not keep).
+    pub fn add_count(&mut self, severity: Severity, reason: &str, count: u64) {
+        if count == 0 {
+            return;
+        }
+        let key = (severity, reason.to_string());
+        let at = match self.index.get(&key) {
+            Some(at) => *at,
+            None => {
+                self.lines.push(ReasonCount {
+                    severity,
+                    reason: reason.to_string(),
+                    count: 0,
+                    positions: Vec::new(),
+                });
+                self.index.insert(key, self.lines.len() - 1);
+                self.lines.len() - 1
+            }
+        };
+        self.lines[at].count += count;
+    }
+
     /// The lines, most frequent first (first seen first among equals).
     pub fn lines(&self) -> Vec<&ReasonCount> {
         let mut lines: Vec<&ReasonCount> = self.lines.iter().collect();

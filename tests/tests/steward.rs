@@ -439,7 +439,7 @@ both_backends!(
             infos,
             [
                 (
-                    "added to the row of its key (aggregate = \"count\")".to_string(),
+                    "rows added to the row of their key (aggregate = \"count\")".to_string(),
                     341
                 ),
                 (

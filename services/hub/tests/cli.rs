@@ -428,6 +428,24 @@ fn catalogue(url: &str) -> (Vec<(String, bool)>, String) {
 fn a_run_with_another_config_changes_only_its_connector_and_a_preview_writes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    another_config_changes_only_its_connector(&url);
+}
+
+#[test]
+fn on_postgresql_a_run_with_another_config_changes_only_its_connector() {
+    if abe_tests::postgres_skipped() {
+        eprintln!("ABE_TEST_POSTGRES=skip: PostgreSQL case not run");
+        return;
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let db = runtime.block_on(abe_tests::TestDb::new(abe_tests::Backend::Postgres));
+    another_config_changes_only_its_connector(&db.url);
+    drop(db);
+}
+
+fn another_config_changes_only_its_connector(url: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = url.to_string();
     let run = |config: &Path, command: &[&str]| {
         let output = hub()
             .args(["--database-url", &url, "--config"])

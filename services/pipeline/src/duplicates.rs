@@ -3,7 +3,6 @@
 //! key's text) and decides for every repeat as the connector's `on_duplicate` says;
 //! each repeat is reported, naming both rows and the key.
 
-use abe_connectors::mapping::Aggregate;
 use abe_schema::{OnDuplicate, Reject, SourcePosition, TargetRow, Value};
 use siphasher::sip128::{Hasher128, SipHasher13};
 use std::collections::HashMap;
@@ -13,9 +12,6 @@ use std::hash::Hasher;
 pub(crate) enum Verdict {
     /// Its key is new: send it.
     Send,
-    /// Its key repeats and the mapping aggregates: send it, to be added up, and count
-    /// it in the summary.
-    Aggregate(Reject),
     /// Its key repeats; send it (the load keeps the last or adds the values up) and
     /// warn.
     SendAndWarn(Reject),
@@ -63,8 +59,6 @@ pub(crate) struct RefusedKey<R> {
 /// The keys a run has sent so far.
 pub(crate) struct DuplicateKeys<R> {
     on_duplicate: OnDuplicate,
-    /// The mapping aggregates: repeats are what it asked for, not surprises.
-    aggregate: Option<Aggregate>,
     seen: HashMap<u128, u64>,
     /// The file (and sheet) of each source number, as the reader met them.
     sources: Vec<(String, Option<String>)>,
@@ -75,10 +69,9 @@ pub(crate) struct DuplicateKeys<R> {
 }
 
 impl<R: TargetRow> DuplicateKeys<R> {
-    pub(crate) fn new(on_duplicate: OnDuplicate, aggregate: Option<Aggregate>) -> Self {
+    pub(crate) fn new(on_duplicate: OnDuplicate) -> Self {
         DuplicateKeys {
             on_duplicate,
-            aggregate,
             seen: HashMap::new(),
             sources: Vec::new(),
             refused: Vec::new(),
@@ -112,17 +105,6 @@ impl<R: TargetRow> DuplicateKeys<R> {
             }
             Some(first) => FirstRow::unpack(*first),
         };
-        if let Some(aggregate) = self.aggregate {
-            self.merged += 1;
-            return Verdict::Aggregate(Reject::new(
-                position.clone(),
-                None,
-                format!(
-                    "added to the row of its key (aggregate = \"{}\")",
-                    aggregate.as_str()
-                ),
-            ));
-        }
         let key = key_text(row);
         let earlier = self.describe(first, position);
         let policy = self.on_duplicate.as_str();
@@ -281,7 +263,7 @@ mod tests {
                 "every row of a repeated key is refused",
             ),
         ] {
-            let mut keys = DuplicateKeys::new(choice, None);
+            let mut keys = DuplicateKeys::new(choice);
             assert!(matches!(
                 keys.check(&area("95", "ยะลา"), &at(2), 0),
                 Verdict::Send
@@ -292,9 +274,7 @@ mod tests {
             ));
             let remark = match keys.check(&area("95", "ยะลา ๒"), &at(7), 0) {
                 Verdict::SendAndWarn(r) | Verdict::LeaveOut(r) | Verdict::Refuse(r) => r,
-                Verdict::Send | Verdict::Aggregate(_) => {
-                    panic!("{choice}: a repeat was sent silently")
-                }
+                Verdict::Send => panic!("{choice}: a repeat was sent silently"),
             };
             assert_eq!(remark.position.row, Some(7));
             assert!(
@@ -320,7 +300,7 @@ mod tests {
 
     #[test]
     fn a_repeat_in_another_file_names_that_file() {
-        let mut keys = DuplicateKeys::new(OnDuplicate::Last, None);
+        let mut keys = DuplicateKeys::new(OnDuplicate::Last);
         keys.check(&area("95", "ยะลา"), &at(2), 0);
         let other = SourcePosition::at_row("more.csv", 4);
         match keys.check(&area("95", "ยะลา"), &other, 1) {

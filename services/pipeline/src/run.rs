@@ -502,11 +502,28 @@ impl Pipeline {
             SyncMode::FullRefresh | SyncMode::Upsert => None,
         };
         let references = Arc::new(ReferenceData::load(&self.store, def).await?);
+        // Keys are tracked row by row (24 bytes each) only to report repeats: a source
+        // without any is read untracked, and the database tells whether there were
+        // some. A source that repeated keys last time is tracked from the start.
+        let aggregating = def.mapping.config().aggregate.is_some();
+        let repeated_before = !aggregating
+            && self
+                .store
+                .latest_runs(std::slice::from_ref(&def.name))
+                .await?
+                .iter()
+                .any(|run| run.end.counts.duplicates > 0);
+        let first = Attempt {
+            staged: false,
+            track_keys: repeated_before,
+        };
         with_target_row!(def.target, Row => {
-            match self.attempt::<Row>(def, lease, outcome, &references, cancel, false).await {
-                // The direct first load met a repeated key: read again, through staging.
+            match self.attempt::<Row>(def, lease, outcome, &references, cancel, first).await {
+                // The source repeated a key: read again, through staging, keeping track
+                // of the keys to report each repeat.
                 Err(RunFailure::Store(StoreError::DuplicateKey)) => {
-                    self.attempt::<Row>(def, lease, outcome, &references, cancel, true).await
+                    let again = Attempt { staged: true, track_keys: !aggregating };
+                    self.attempt::<Row>(def, lease, outcome, &references, cancel, again).await
                 }
                 other => other,
             }
@@ -521,18 +538,26 @@ impl Pipeline {
         outcome: &mut RunOutcome,
         references: &Arc<ReferenceData>,
         cancel: &Cancel,
-        staged: bool,
+        attempt: Attempt,
     ) -> Result<(), RunFailure> {
         let started = Instant::now();
         let (sender, mut receiver) = mpsc::channel::<Vec<Staged<R>>>(4);
         let reader = {
             let (def, references) = (def.clone(), Arc::clone(references));
             let (after, cancel) = (outcome.cursor.clone(), cancel.clone());
+            let track_keys = attempt.track_keys;
             tokio::task::spawn_blocking(move || {
-                read_batches(&def, &references, after.as_deref(), &cancel, &sender)
+                read_batches(
+                    &def,
+                    &references,
+                    after.as_deref(),
+                    &cancel,
+                    &sender,
+                    track_keys,
+                )
             })
         };
-        let begun = if staged {
+        let begun = if attempt.staged {
             self.store
                 .begin_staged_load(def.target, &def.name, lease.run_id)
                 .await
@@ -594,6 +619,21 @@ impl Pipeline {
             return Err(RunFailure::Cancelled);
         }
         let load_started = Instant::now();
+        let repeated = load.repeated_rows().await?;
+        if let Some(aggregate) = def.mapping.config().aggregate {
+            outcome.end.counts.duplicates = repeated;
+            outcome.summary.add_count(
+                Severity::Info,
+                &format!(
+                    "rows added to the row of their key (aggregate = \"{}\")",
+                    aggregate.as_str()
+                ),
+                repeated,
+            );
+        } else if repeated > 0 && !attempt.track_keys {
+            // Repeats to report, and to resolve as the connector says: read again.
+            return Err(RunFailure::Store(StoreError::DuplicateKey));
+        }
         if !read.refused_keys.is_empty() {
             load.remove_keys(&read.refused_keys).await?;
         }
@@ -676,6 +716,15 @@ impl Pipeline {
     }
 }
 
+/// How one pass over the source goes.
+#[derive(Debug, Clone, Copy)]
+struct Attempt {
+    /// Through the staging table, whatever the backend.
+    staged: bool,
+    /// Keys are remembered to report each repeat and resolve it in the reader.
+    track_keys: bool,
+}
+
 /// What the reader thread gives back: the read's figures, the remarks to keep and the
 /// keys refused as repeats.
 struct BatchesRead<R> {
@@ -743,9 +792,10 @@ fn read_batches<R: TargetRow + Clone>(
     after: Option<&str>,
     cancel: &Cancel,
     sender: &mpsc::Sender<Vec<Staged<R>>>,
+    track_keys: bool,
 ) -> Result<BatchesRead<R>, (ReaderFailure, BatchesRead<R>)> {
     let mut out = BatchesRead::<R>::default();
-    let mut keys = DuplicateKeys::<R>::new(def.combined_as(), def.mapping.config().aggregate);
+    let mut keys = track_keys.then(|| DuplicateKeys::<R>::new(def.combined_as()));
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     let mut loader_gone = false;
     let read = read_source::<R>(def, references, after, cancel, |item| {
@@ -755,9 +805,12 @@ fn read_batches<R: TargetRow + Clone>(
                 position,
                 source,
             } => {
-                match keys.check(&row, &position, source) {
+                let verdict = match &mut keys {
+                    Some(keys) => keys.check(&row, &position, source),
+                    None => Verdict::Send,
+                };
+                match verdict {
                     Verdict::Send => {}
-                    Verdict::Aggregate(note) => out.reasons.add(Severity::Info, &note),
                     Verdict::SendAndWarn(warning) => keep_remark(
                         &mut out.warnings,
                         &mut out.reasons,
@@ -808,8 +861,13 @@ fn read_batches<R: TargetRow + Clone>(
         // A loader that stopped has its own error, which the run reports.
         let _ = sender.blocking_send(batch);
     }
-    out.duplicates = keys.merged;
-    let (refused_keys, first_rows) = keys.into_refused();
+    let (refused_keys, first_rows) = match keys {
+        Some(keys) => {
+            out.duplicates = keys.merged;
+            keys.into_refused()
+        }
+        None => Default::default(),
+    };
     out.refused_repeats += first_rows.len() as u64;
     for reject in first_rows {
         keep_remark(&mut out.rejects, &mut out.reasons, Severity::Reject, reject);

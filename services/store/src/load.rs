@@ -256,6 +256,7 @@ impl Store {
             on_duplicate: OnDuplicate::Last,
             keep_rows_of_others: false,
             merge_source: None,
+            distinct_staged: None,
         })
     }
 }
@@ -276,6 +277,8 @@ pub struct Load {
     keep_rows_of_others: bool,
     /// The staged rows, one per key, once built (PostgreSQL stages duplicates as sent).
     merge_source: Option<&'static str>,
+    /// How many keys were staged, once counted.
+    distinct_staged: Option<u64>,
 }
 
 /// A row of shared reference data this load would change that another connector
@@ -335,7 +338,8 @@ impl Load {
             conditions.push(format!("run_id = ${}", keys.len() + 1));
             desc.table
         } else {
-            "stage"
+            // The rows the merge reads: PostgreSQL's one row a key, once built.
+            self.merge_source.unwrap_or("stage")
         };
         let sql = format!("DELETE FROM {table} WHERE {}", conditions.join(" AND "));
         let mut removed = 0;
@@ -359,6 +363,35 @@ impl Load {
             self.staged_rows -= removed as i64;
         }
         Ok(removed)
+    }
+
+    /// Rows sent that repeated a key sent before (merged as [`Load::combine_duplicates`]
+    /// says). A first load written straight into the target has none: a repeat fails it
+    /// with [`StoreError::DuplicateKey`].
+    pub async fn repeated_rows(&mut self) -> Result<u64> {
+        if self.direct {
+            return Ok(0);
+        }
+        let distinct = self.distinct_staged().await?;
+        Ok((self.staged_rows as u64).saturating_sub(distinct))
+    }
+
+    /// Keys staged, counted once.
+    async fn distinct_staged(&mut self) -> Result<u64> {
+        if let Some(n) = self.distinct_staged {
+            return Ok(n);
+        }
+        let source = self.merge_source().await?;
+        let n = self
+            .tx
+            .scalar_i64(
+                &format!("SELECT count(*) FROM {source}"),
+                &[],
+                "counting staged rows",
+            )
+            .await? as u64;
+        self.distinct_staged = Some(n);
+        Ok(n)
     }
 
     /// The staged rows, one per key: PostgreSQL's COPY stages every row sent, so the
@@ -585,14 +618,9 @@ impl Load {
         let scoped = desc.ownership == Ownership::Connector;
         let backend = self.tx.backend();
         let source = self.merge_source().await?;
-        let staged = self
-            .tx
-            .scalar_i64(
-                &format!("SELECT count(*) FROM {source}"),
-                &[],
-                "counting staged rows",
-            )
-            .await? as u64;
+        // Counted before refused keys were removed, if any were: count again.
+        self.distinct_staged = None;
+        let staged = self.distinct_staged().await?;
         // $1 run id, $2 connector; every statement uses each parameter it is given, as
         // PostgreSQL requires.
         let params: Vec<Param> = vec![
