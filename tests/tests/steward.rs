@@ -478,3 +478,64 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    two_schools_of_one_name_are_reported_not_merged_silently,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let pipeline = Pipeline::new(store.clone());
+        run(&pipeline, &provinces()).await;
+        run(&pipeline, &districts_2025()).await;
+        let subdistricts = connector(json!({
+            "name": "subdistricts_2025",
+            "target": "areas",
+            "source": { "kind": "csv", "path": "kongvut-thai-province-data/sub_districts.csv" },
+            "mapping": { "fields": {
+                "code": { "column": "id" },
+                "name_th": { "column": "name_th" },
+                "name_en": { "column": "name_en" }
+            } }
+        }));
+        run(&pipeline, &subdistricts).await;
+        // The list has no school codes: a steward keys schools by name, and the four
+        // names that two schools share are reported, each naming both rows.
+        let schools = connector(json!({
+            "name": "yala_schools",
+            "target": "schools",
+            "source": { "kind": "csv", "path": "thai-school-data-wikipedia/yala.csv" },
+            "mapping": { "fields": {
+                "code": { "column": "name" },
+                "name_th": { "column": "name" },
+                "area": { "column": "subDistrict", "transforms": [
+                    { "area_name": { "within": ["province", "district"] } }
+                ] },
+                "levels": { "column": "level" }
+            } }
+        }));
+        let report = run(&pipeline, &schools).await;
+        assert_eq!(report.counts.read, 352);
+        let warnings: Vec<(Option<i64>, String)> = store
+            .rejects(report.run_id, Severity::Warning, None, 100)
+            .await
+            .expect("warnings")
+            .items
+            .into_iter()
+            .map(|w| (w.row_number, w.reason))
+            .collect();
+        assert_eq!(
+            report.counts.duplicates,
+            warnings.len() as u64,
+            "{warnings:?}"
+        );
+        assert!(
+            warnings.contains(&(
+                Some(179),
+                "key code=โรงเรียนบ้านละแอ repeats row 99; this later row was loaded \
+                 (on_duplicate = \"last\")"
+                    .to_string()
+            )),
+            "{warnings:?}"
+        );
+    }
+);

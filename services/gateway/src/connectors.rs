@@ -668,7 +668,8 @@ impl ConnectorMutation {
     /// Creates a connector, or replaces one saved earlier through the API. The
     /// definition is a `[[connectors]]` entry of the config file written as JSON: name,
     /// target, source, mapping, and optionally agency, schedule, sync_mode,
-    /// max_reject_share, cursor_field, allow_empty. It is checked as the config is, and
+    /// max_reject_share, cursor_field, allow_empty, on_duplicate, on_owned_elsewhere
+    /// (every option: docs/reference.md). It is checked as the config is, and
     /// a mistake is refused (BAD_INPUT) naming the field; files must lie below the hub's
     /// data folder. Connectors provisioned from the config file are refused (FORBIDDEN).
     /// A schedule takes effect at once.
