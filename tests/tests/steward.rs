@@ -55,6 +55,24 @@ fn provinces() -> ConnectorDef {
     )
 }
 
+/// Observations of the no-header file: a 1 per subdistrict row, added up by district
+/// (`on_duplicate = "sum"`), for the period `period` gives.
+fn subdistricts_per_district(name: &str, period: Value) -> ConnectorDef {
+    connector(json!({
+        "name": name,
+        "target": "observations",
+        "on_duplicate": "sum",
+        "allow_empty": true,
+        "source": { "kind": "csv", "path": NO_HEADER_TIS620, "header": false },
+        "mapping": { "fields": {
+            "indicator": { "const": "dropouts" },
+            "area": { "column": "7" },
+            "period": period,
+            "value": { "const": "1" }
+        } }
+    }))
+}
+
 /// Every row read is inserted, updated, unchanged, merged as a duplicate or rejected.
 fn assert_counts_add_up(report: &RunReport) {
     let RunCounts {
@@ -176,18 +194,10 @@ both_backends!(
             .upsert_indicators(&[dropouts_indicator()])
             .await
             .expect("indicator");
-        let counted = connector(json!({
-            "name": "subdistricts_per_district",
-            "target": "observations",
-            "on_duplicate": "sum",
-            "source": { "kind": "csv", "path": NO_HEADER_TIS620, "header": false },
-            "mapping": { "fields": {
-                "indicator": { "const": "dropouts" },
-                "area": { "column": "7" },
-                "period": { "const": "2561", "transforms": ["be_year"] },
-                "value": { "const": "1" }
-            } }
-        }));
+        let counted = subdistricts_per_district(
+            "subdistricts_per_district",
+            json!({ "const": "2561", "transforms": ["be_year"] }),
+        );
         let report = run(&pipeline, &counted).await;
         assert_eq!(report.counts.inserted, 21);
         let filter = ObservationFilter {
@@ -236,18 +246,8 @@ both_backends!(
         let store = db.store().await;
         let pipeline = Pipeline::new(store.clone());
         run(&pipeline, &provinces()).await;
-        // The 2025 list first: every district of Thailand, of which those of Yala and
-        // Narathiwat find their province.
-        let newer = connector(json!({
-            "name": "districts_2025",
-            "target": "areas",
-            "source": { "kind": "csv", "path": "kongvut-thai-province-data/districts.csv" },
-            "mapping": { "fields": {
-                "code": { "column": "id" },
-                "name_th": { "column": "name_th" },
-                "name_en": { "column": "name_en" }
-            } }
-        }));
+        // The 2025 list first.
+        let newer = districts_2025();
         let report = run(&pipeline, &newer).await;
         assert_eq!(report.counts.inserted, 21);
         assert_eq!(area_name(&store, "9508").await.0, "กรงปินัง");
@@ -331,19 +331,8 @@ both_backends!(
             .upsert_indicators(&[dropouts_indicator()])
             .await
             .expect("indicator");
-        let forgot_be_year = connector(json!({
-            "name": "forgot_be_year",
-            "target": "observations",
-            "on_duplicate": "sum",
-            "allow_empty": true,
-            "source": { "kind": "csv", "path": NO_HEADER_TIS620, "header": false },
-            "mapping": { "fields": {
-                "indicator": { "const": "dropouts" },
-                "area": { "column": "7" },
-                "period": { "const": "2561" },
-                "value": { "const": "1" }
-            } }
-        }));
+        let forgot_be_year =
+            subdistricts_per_district("forgot_be_year", json!({ "const": "2561" }));
         let report = run(&pipeline, &forgot_be_year).await;
         assert_eq!(report.counts.rejected, SUBDISTRICT_ROWS);
         let lines = report.reasons.lines();
@@ -362,19 +351,34 @@ both_backends!(
     }
 );
 
-/// The 2025 district list: every district of Thailand, of which those of Yala and
-/// Narathiwat find their province once [`provinces`] ran.
-fn districts_2025() -> ConnectorDef {
+/// Areas of a 2025 kongvut list (`id`, `name_th`, `name_en`): all of Thailand, of
+/// which those of Yala and Narathiwat find their parent once [`provinces`] ran.
+fn areas_2025(name: &str, file: &str) -> ConnectorDef {
     connector(json!({
-        "name": "districts_2025",
+        "name": name,
         "target": "areas",
-        "source": { "kind": "csv", "path": "kongvut-thai-province-data/districts.csv" },
+        "source": { "kind": "csv", "path": format!("kongvut-thai-province-data/{file}") },
         "mapping": { "fields": {
             "code": { "column": "id" },
             "name_th": { "column": "name_th" },
             "name_en": { "column": "name_en" }
         } }
     }))
+}
+
+/// A fresh database with the provinces and the 2025 districts of Yala and Narathiwat.
+async fn with_2025_districts(backend: abe_tests::Backend) -> (TestDb, Store, Pipeline) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let pipeline = Pipeline::new(store.clone());
+    run(&pipeline, &provinces()).await;
+    run(&pipeline, &districts_2025()).await;
+    (db, store, pipeline)
+}
+
+/// The 2025 district list.
+fn districts_2025() -> ConnectorDef {
+    areas_2025("districts_2025", "districts.csv")
 }
 
 /// `(area, value)` of every observation `connector` loaded.
@@ -398,11 +402,7 @@ async fn values_of(store: &Store, connector: &str) -> Vec<(String, f64)> {
 both_backends!(
     records_are_counted_per_area_after_skipping_and_cutting_codes,
     |backend| async move {
-        let db = TestDb::new(backend).await;
-        let store = db.store().await;
-        let pipeline = Pipeline::new(store.clone());
-        run(&pipeline, &provinces()).await;
-        run(&pipeline, &districts_2025()).await;
+        let (_db, store, pipeline) = with_2025_districts(backend).await;
         store
             .upsert_indicators(&[dropouts_indicator()])
             .await
@@ -482,22 +482,12 @@ both_backends!(
 both_backends!(
     two_schools_of_one_name_are_reported_not_merged_silently,
     |backend| async move {
-        let db = TestDb::new(backend).await;
-        let store = db.store().await;
-        let pipeline = Pipeline::new(store.clone());
-        run(&pipeline, &provinces()).await;
-        run(&pipeline, &districts_2025()).await;
-        let subdistricts = connector(json!({
-            "name": "subdistricts_2025",
-            "target": "areas",
-            "source": { "kind": "csv", "path": "kongvut-thai-province-data/sub_districts.csv" },
-            "mapping": { "fields": {
-                "code": { "column": "id" },
-                "name_th": { "column": "name_th" },
-                "name_en": { "column": "name_en" }
-            } }
-        }));
-        run(&pipeline, &subdistricts).await;
+        let (_db, store, pipeline) = with_2025_districts(backend).await;
+        run(
+            &pipeline,
+            &areas_2025("subdistricts_2025", "sub_districts.csv"),
+        )
+        .await;
         // The list has no school codes: a steward keys schools by name, and the four
         // names that two schools share are reported, each naming both rows.
         let schools = connector(json!({

@@ -37,20 +37,7 @@ fn run_prints_counts_and_a_second_run_changes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("hub.db").display());
     let config = repo("deploy/demo/hub.toml");
-    let run = |connector: &str| {
-        let output = hub()
-            .args(["--database-url", &url, "--config"])
-            .arg(&config)
-            .args(["run", connector])
-            .output()
-            .expect("runs");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
+    let run = |connector: &str| hub_ok(&url, &config, &["run", connector]);
     run("demo_areas");
     let first = run("lao_out_of_school");
     assert!(
@@ -135,20 +122,7 @@ fn preview_shows_rows_and_rejects_without_writing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("hub.db").display());
     let config = repo("deploy/demo/hub.toml");
-    let hub_with = |args: &[&str]| {
-        let output = hub()
-            .args(["--database-url", &url, "--config"])
-            .arg(&config)
-            .args(args)
-            .output()
-            .expect("runs");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
+    let hub_with = |args: &[&str]| hub_ok(&url, &config, args);
     hub_with(&["run", "demo_areas"]);
     let shown = hub_with(&["preview", "lao_out_of_school", "--rows", "100"]);
     assert!(
@@ -443,25 +417,43 @@ fn on_postgresql_a_run_with_another_config_changes_only_its_connector() {
     drop(db);
 }
 
+/// Runs `abe-hub` on the database at `url` with `config`; returns its output, failing
+/// the test if the command fails.
+fn hub_ok(url: &str, config: &Path, args: &[&str]) -> String {
+    let output = hub()
+        .args(["--database-url", url, "--config"])
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// An areas connector reading `more.csv` (code, name).
+fn areas_connector(name: &str) -> String {
+    format!(
+        r#"
+[[connectors]]
+name = "{name}"
+target = "areas"
+source = {{ kind = "csv", path = "more.csv" }}
+[connectors.mapping.fields]
+code = {{ column = "code" }}
+name_th = {{ column = "name" }}
+"#
+    )
+}
+
 fn another_config_changes_only_its_connector(url: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let url = url.to_string();
-    let run = |config: &Path, command: &[&str]| {
-        let output = hub()
-            .args(["--database-url", &url, "--config"])
-            .arg(config)
-            .args(command)
-            .output()
-            .expect("runs");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
+    let run = |config: &Path, command: &[&str]| hub_ok(url, config, command);
     run(&repo("deploy/demo/hub.toml"), &["run", "demo_areas"]);
-    let demo = catalogue(&url);
+    let demo = catalogue(url);
     assert_eq!(demo.0, [("demo_areas".to_string(), true)]);
     assert_eq!(demo.1, "จำนวนนักเรียนออกกลางคัน");
 
@@ -470,7 +462,8 @@ fn another_config_changes_only_its_connector(url: &str) {
     let other = dir.path().join("other.toml");
     std::fs::write(
         &other,
-        r#"
+        format!(
+            r#"
 [[indicators]]
 code = "dropouts"
 name_th = "ชื่ออื่น"
@@ -478,22 +471,10 @@ unit = "persons"
 kind = "count"
 direction = "higher_is_worse"
 
-[[connectors]]
-name = "more_areas"
-target = "areas"
-source = { kind = "csv", path = "more.csv" }
-[connectors.mapping.fields]
-code = { column = "code" }
-name_th = { column = "name" }
-
-[[connectors]]
-name = "preview_only"
-target = "areas"
-source = { kind = "csv", path = "more.csv" }
-[connectors.mapping.fields]
-code = { column = "code" }
-name_th = { column = "name" }
-"#,
+{more_areas}{preview_only}"#,
+            more_areas = areas_connector("more_areas"),
+            preview_only = areas_connector("preview_only"),
+        ),
     )
     .expect("write");
     let said = run(&other, &["run", "more_areas"]);
@@ -504,7 +485,7 @@ name_th = { column = "name" }
             ),
         "{said}"
     );
-    let after = catalogue(&url);
+    let after = catalogue(url);
     assert_eq!(
         after.0,
         [
@@ -517,7 +498,7 @@ name_th = { column = "name" }
 
     let preview = run(&other, &["preview", "preview_only"]);
     assert!(preview.contains("1 rows would load"), "{preview}");
-    assert_eq!(catalogue(&url), after, "a preview writes nothing");
+    assert_eq!(catalogue(url), after, "a preview writes nothing");
 }
 
 #[test]
