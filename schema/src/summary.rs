@@ -39,9 +39,15 @@ pub struct ReasonSummary {
 const OTHER_REASONS: &str = "other reasons (see the full list)";
 
 impl ReasonSummary {
-    /// Counts `remark` under its reason.
+    /// Counts `remark` under its reason, the row's own values masked.
     pub fn add(&mut self, severity: Severity, remark: &Reject) {
-        let mut reason = reason_pattern(remark);
+        let reason = reason_pattern(remark);
+        self.add_as(severity, reason, &remark.position);
+    }
+
+    /// Counts a row at `position` under `reason` as written (a rule of the connector's,
+    /// whose numbers are not the row's).
+    pub fn add_as(&mut self, severity: Severity, mut reason: String, position: &SourcePosition) {
         if self.lines.len() >= MAX_REASONS && !self.index.contains_key(&(severity, reason.clone()))
         {
             reason = OTHER_REASONS.to_string();
@@ -62,7 +68,7 @@ impl ReasonSummary {
         let line = &mut self.lines[at];
         line.count += 1;
         if line.positions.len() < POSITIONS_PER_REASON {
-            line.positions.push(remark.position.clone());
+            line.positions.push(position.clone());
         }
     }
 

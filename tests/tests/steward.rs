@@ -58,11 +58,15 @@ fn provinces() -> ConnectorDef {
 /// Observations of the no-header file: a 1 per subdistrict row, added up by district
 /// (`on_duplicate = "sum"`), for the period `period` gives.
 fn subdistricts_per_district(name: &str, period: Value) -> ConnectorDef {
-    connector(json!({
+    subdistricts_per_district_with(name, period, json!({ "allow_empty": true }))
+}
+
+/// [`subdistricts_per_district`] with other connector options (`extra`).
+fn subdistricts_per_district_with(name: &str, period: Value, extra: Value) -> ConnectorDef {
+    let mut definition = json!({
         "name": name,
         "target": "observations",
         "on_duplicate": "sum",
-        "allow_empty": true,
         "source": { "kind": "csv", "path": NO_HEADER_TIS620, "header": false },
         "mapping": { "fields": {
             "indicator": { "const": "dropouts" },
@@ -70,7 +74,11 @@ fn subdistricts_per_district(name: &str, period: Value) -> ConnectorDef {
             "period": period,
             "value": { "const": "1" }
         } }
-    }))
+    });
+    for (key, value) in extra.as_object().into_iter().flatten() {
+        definition[key] = value.clone();
+    }
+    connector(definition)
 }
 
 /// Every row read is inserted, updated, unchanged, merged as a duplicate or rejected.
@@ -526,6 +534,111 @@ both_backends!(
                     .to_string()
             )),
             "{warnings:?}"
+        );
+    }
+);
+
+both_backends!(
+    refusing_every_repeated_key_never_empties_a_full_refresh,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let pipeline = Pipeline::new(store.clone());
+        run(&pipeline, &provinces()).await;
+        run(
+            &pipeline,
+            &areas_of_no_header_file("districts", ["7", "8", "9"], json!({})),
+        )
+        .await;
+        store
+            .upsert_indicators(&[dropouts_indicator()])
+            .await
+            .expect("indicator");
+        let period = json!({ "const": "2561", "transforms": ["be_year"] });
+        let summed = subdistricts_per_district_with("per_district", period.clone(), json!({}));
+        assert_eq!(run(&pipeline, &summed).await.counts.inserted, 21);
+        // The same file under `reject`: every key repeats, so nothing would load, and a
+        // full refresh would delete what the connector loaded before.
+        let refused = subdistricts_per_district_with(
+            "per_district",
+            period,
+            json!({ "on_duplicate": "reject" }),
+        );
+        let failed = pipeline
+            .run(&refused, Trigger::Manual)
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(
+                failed,
+                RunError::Failed {
+                    cause: RunFailure::EmptySource { .. },
+                    ..
+                }
+            ),
+            "{failed}"
+        );
+        assert_eq!(
+            values_of(&store, "per_district").await.len(),
+            21,
+            "nothing deleted"
+        );
+    }
+);
+
+both_backends!(
+    an_incremental_run_that_meets_a_repeat_reads_on_from_where_it_started,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let pipeline = Pipeline::new(store.clone());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("areas.csv");
+        std::fs::write(&file, "serial,code,name\n1,95,ยะลา\n2,9501,เมืองยะลา\n").expect("write");
+        let def = ConnectorConfig::from_json(json!({
+            "name": "areas_by_serial",
+            "target": "areas",
+            "sync_mode": "incremental",
+            "cursor_field": "serial",
+            "source": { "kind": "csv", "path": "areas.csv" },
+            "mapping": { "fields": { "code": { "column": "code" }, "name_th": { "column": "name" } } }
+        }))
+        .expect("reads")
+        .to_def(dir.path().to_path_buf())
+        .expect("runs");
+        assert_eq!(run(&pipeline, &def).await.counts.inserted, 2);
+        // New records past the cursor, one key twice: the repeat sends the run round
+        // again, from the cursor it started with.
+        std::fs::write(
+            &file,
+            "serial,code,name\n1,95,ยะลา\n2,9501,เมืองยะลา\n3,9502,เบตง\n4,9502,เบตง\n",
+        )
+        .expect("write");
+        let report = run(&pipeline, &def).await;
+        assert_eq!(
+            (
+                report.counts.read,
+                report.counts.inserted,
+                report.counts.duplicates
+            ),
+            (2, 1, 1)
+        );
+        assert_eq!(area_name(&store, "9502").await.0, "เบตง");
+
+        // Adding up is refused where only new records are read.
+        let err = ConnectorConfig::from_json(json!({
+            "name": "bad", "target": "observations", "sync_mode": "incremental",
+            "cursor_field": "serial", "on_duplicate": "sum",
+            "source": { "kind": "csv", "path": "areas.csv" },
+            "mapping": { "fields": { "indicator": { "const": "x" }, "area": { "column": "code" },
+                                     "period": { "const": "2024" }, "value": { "const": "1" } } }
+        }))
+        .expect("reads")
+        .to_def(dir.path().to_path_buf())
+        .expect_err("refused");
+        assert!(
+            err.to_string().contains("an incremental run reads only"),
+            "{err}"
         );
     }
 );

@@ -529,6 +529,19 @@ name_th = {{ column = "name_th" }}
         connector("sheet_missing", &format!(r#"{{ kind = "excel", path = "{data}/kongvut-thai-province-data/districts.xlsx", sheet = "อำเภอ" }}"#), "id"),
     ]
     .concat();
+    // A file whose every row is refused (each has a field more than the header): found
+    // before a run.
+    std::fs::write(
+        dir.path().join("ragged.csv"),
+        "id,name_th\n95,ยะลา,x\n96,นราธิวาส,x\n",
+    )
+    .expect("write");
+    let config = config
+        + &connector(
+            "all_refused",
+            r#"{ kind = "csv", path = "ragged.csv" }"#,
+            "id",
+        );
     let path = dir.path().join("hub.toml");
     std::fs::write(&path, config).expect("write");
     let output = hub()
@@ -550,7 +563,9 @@ name_th = {{ column = "name_th" }}
         "unknown_encoding: ",
         "unknown encoding \"thai\"",
         "sheet_missing: ",
-        "5 connector(s) cannot run as configured",
+        "all_refused: ",
+        "no row of the first 1000 could be read",
+        "6 connector(s) cannot run as configured",
     ] {
         assert!(stderr.contains(expected), "{expected}: {stderr}");
     }

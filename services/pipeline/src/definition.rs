@@ -68,6 +68,13 @@ pub enum DefinitionError {
          on_duplicate out"
     )]
     AggregateRepeats(String),
+    /// Adding rows up in an incremental connector, which reads only new records.
+    #[error(
+        "connector {0}: an incremental run reads only the new records, so a sum or count \
+         of them would replace the stored total; use sync_mode \"full_refresh\" to add \
+         rows up"
+    )]
+    IncrementalSum(String),
     /// A connector saved through the API reaches outside what it may.
     #[error(transparent)]
     Confined(#[from] ConfineError),
@@ -235,6 +242,10 @@ impl ConnectorDef {
         }
         if on_duplicate != OnDuplicate::Last && self.mapping.config().aggregate.is_some() {
             return Err(DefinitionError::AggregateRepeats(self.name));
+        }
+        let adds_up = on_duplicate == OnDuplicate::Sum || self.mapping.config().aggregate.is_some();
+        if adds_up && self.sync_mode == SyncMode::Incremental {
+            return Err(DefinitionError::IncrementalSum(self.name));
         }
         self.on_duplicate = on_duplicate;
         Ok(self)

@@ -8,6 +8,14 @@ use siphasher::sip128::{Hasher128, SipHasher13};
 use std::collections::HashMap;
 use std::hash::Hasher;
 
+/// Every remark about a repeated key ends with the choice made, after this mark: the
+/// next run looks for it to track keys from the start.
+pub(crate) const REPEAT_MARK: &str = "(on_duplicate = ";
+
+/// Longest key text a remark holds; longer keys are cut, so that the remark's value and
+/// reason stay readable and alike.
+const MAX_KEY_CHARS: usize = 100;
+
 /// What to do with a row the reader is about to send.
 pub(crate) enum Verdict {
     /// Its key is new: send it.
@@ -112,7 +120,7 @@ impl<R: TargetRow> DuplicateKeys<R> {
             Reject::new(
                 position.clone(),
                 Some(&key),
-                format!("key {key} repeats {earlier}; {what} (on_duplicate = \"{policy}\")"),
+                format!("key {key} repeats {earlier}; {what} {REPEAT_MARK}\"{policy}\")"),
             )
         };
         match self.on_duplicate {
@@ -169,7 +177,7 @@ impl<R: TargetRow> DuplicateKeys<R> {
                 Some(&refused.key),
                 format!(
                     "key {} repeats at {later}; every row of a repeated key is refused \
-                     (on_duplicate = \"reject\")",
+                     {REPEAT_MARK}\"reject\")",
                     refused.key
                 ),
             ));
@@ -220,7 +228,7 @@ fn key_hash<R: TargetRow>(row: &R) -> u128 {
 /// The key as a person reads it: `code=1234`, or `indicator=dropouts, area=9501,
 /// period=2023` (blank parts left out).
 pub(crate) fn key_text<R: TargetRow>(row: &R) -> String {
-    R::DESC
+    let text = R::DESC
         .columns
         .iter()
         .enumerate()
@@ -230,7 +238,13 @@ pub(crate) fn key_text<R: TargetRow>(row: &R) -> String {
             (!text.is_empty()).then(|| format!("{}={text}", c.label()))
         })
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    if text.chars().count() <= MAX_KEY_CHARS {
+        return text;
+    }
+    let mut cut: String = text.chars().take(MAX_KEY_CHARS).collect();
+    cut.push('…');
+    cut
 }
 
 #[cfg(test)]

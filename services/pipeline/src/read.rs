@@ -365,9 +365,14 @@ pub fn check_source(def: &ConnectorDef) -> Result<Option<SourceCheck>, ReadError
         incremental: None,
         cancel: &cancel,
     };
+    let mut first_reject = None;
     for item in def.source.source().open(&context)?.take(CHECK_RECORDS) {
-        let SourceItem::Record(record) = item? else {
-            continue;
+        let record = match item? {
+            SourceItem::Record(record) => record,
+            SourceItem::Reject(reject) => {
+                first_reject.get_or_insert(reject);
+                continue;
+            }
         };
         let position = SourcePosition {
             row: None,
@@ -384,7 +389,16 @@ pub fn check_source(def: &ConnectorDef) -> Result<Option<SourceCheck>, ReadError
             columns: record.header.names().len(),
         }));
     }
-    Ok(None)
+    // Rows, none readable: a wrong encoding or delimiter, found before a run.
+    match first_reject {
+        Some(reject) => Err(ReadError::Source(SourceError::Shape {
+            path: reject.position.file.clone(),
+            reason: format!(
+                "no row of the first {CHECK_RECORDS} could be read; the first: {reject}"
+            ),
+        })),
+        None => Ok(None),
+    }
 }
 
 /// A reference check's failure as a reject at the field's source column.

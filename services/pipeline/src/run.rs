@@ -506,28 +506,48 @@ impl Pipeline {
         // without any is read untracked, and the database tells whether there were
         // some. A source that repeated keys last time is tracked from the start.
         let aggregating = def.mapping.config().aggregate.is_some();
-        let repeated_before = !aggregating
-            && self
-                .store
-                .latest_runs(std::slice::from_ref(&def.name))
-                .await?
-                .iter()
-                .any(|run| run.end.counts.duplicates > 0);
+        let repeated_before = !aggregating && self.repeated_last_time(def, lease).await?;
         let first = Attempt {
             staged: false,
             track_keys: repeated_before,
         };
+        // Both passes resume from the cursor the run started with.
+        let start_cursor = outcome.cursor.clone();
         with_target_row!(def.target, Row => {
             match self.attempt::<Row>(def, lease, outcome, &references, cancel, first).await {
                 // The source repeated a key: read again, through staging, keeping track
                 // of the keys to report each repeat.
                 Err(RunFailure::Store(StoreError::DuplicateKey)) => {
+                    outcome.cursor = start_cursor;
                     let again = Attempt { staged: true, track_keys: !aggregating };
                     self.attempt::<Row>(def, lease, outcome, &references, cancel, again).await
                 }
                 other => other,
             }
         })
+    }
+
+    /// Whether the connector's last finished run met repeated keys (reported as
+    /// duplicates or refused as repeats): then this run tracks keys from the start
+    /// instead of reading its source twice.
+    async fn repeated_last_time(
+        &self,
+        def: &ConnectorDef,
+        lease: &RunLease<'_>,
+    ) -> Result<bool, StoreError> {
+        let recent = self.store.runs(Some(&def.name), None, None, 2).await?;
+        Ok(recent
+            .items
+            .iter()
+            .find(|run| run.id != lease.run_id)
+            .is_some_and(|run| {
+                run.end.counts.duplicates > 0
+                    || run
+                        .summary
+                        .lines()
+                        .iter()
+                        .any(|line| line.reason.contains(crate::duplicates::REPEAT_MARK))
+            }))
     }
 
     /// One pass over the source into one load transaction.
@@ -610,10 +630,7 @@ impl Pipeline {
         }
         let full_refresh = def.sync_mode == SyncMode::FullRefresh;
         if full_refresh && staged_rows == 0 && !def.allow_empty {
-            // An emptied export or a header-only file is far likelier than a province
-            // whose data vanished; replacing everything with nothing needs consent.
-            let RunCounts { read, rejected, .. } = outcome.end.counts;
-            return Err(RunFailure::EmptySource { read, rejected });
+            return Err(empty_source(outcome));
         }
         if cancel.is_cancelled() {
             return Err(RunFailure::Cancelled);
@@ -636,6 +653,10 @@ impl Pipeline {
         }
         if !read.refused_keys.is_empty() {
             load.remove_keys(&read.refused_keys).await?;
+            // Refusing every key of a full refresh empties it as surely as an empty file.
+            if full_refresh && load.keys_to_load().await? == 0 && !def.allow_empty {
+                return Err(empty_source(outcome));
+            }
         }
         self.settle_rows_owned_elsewhere(def, &mut load, outcome)
             .await?;
@@ -714,6 +735,14 @@ impl Pipeline {
             OnOwnedElsewhere::Overwrite => Ok(()),
         }
     }
+}
+
+/// A full refresh with nothing to load: an emptied export or a header-only file is far
+/// likelier than a province whose data vanished, and replacing everything with nothing
+/// needs consent (`allow_empty`).
+fn empty_source(outcome: &RunOutcome) -> RunFailure {
+    let RunCounts { read, rejected, .. } = outcome.end.counts;
+    RunFailure::EmptySource { read, rejected }
 }
 
 /// How one pass over the source goes.
@@ -850,9 +879,10 @@ fn read_batches<R: TargetRow + Clone>(
             }
             // Skipped records are counted in the summary only: they are what the
             // steward asked to leave out.
-            Item::Skipped { position, rule } => out.reasons.add(
+            Item::Skipped { position, rule } => out.reasons.add_as(
                 Severity::Info,
-                &Reject::new(position, None, format!("skipped: {rule} (skip_if)")),
+                format!("skipped: {rule} (skip_if)"),
+                &position,
             ),
         }
         Flow::Continue

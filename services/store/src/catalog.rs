@@ -238,7 +238,8 @@ impl Store {
     }
 
     /// Deletes `table`'s row `code` in one statement that also checks that no row of
-    /// `referrers` (table, column) points at it, so nothing can slip in between.
+    /// `referrers` (table, column) points at it. A run that checked its rows against
+    /// the reference data before the removal may still commit rows pointing at it.
     async fn remove_reference(
         &self,
         table: &str,

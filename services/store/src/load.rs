@@ -341,6 +341,17 @@ impl Load {
             // The rows the merge reads: PostgreSQL's one row a key, once built.
             self.merge_source.unwrap_or("stage")
         };
+        if table == "stage_last" {
+            // Built by CREATE TABLE AS, without an index: one scan a key otherwise.
+            let key_list = key_names(desc).join(", ");
+            self.tx
+                .execute(
+                    &format!("CREATE INDEX stage_last_key ON stage_last ({key_list})"),
+                    &[],
+                    "indexing the staged keys",
+                )
+                .await?;
+        }
         let sql = format!("DELETE FROM {table} WHERE {}", conditions.join(" AND "));
         let mut removed = 0;
         for row in rows {
@@ -362,6 +373,7 @@ impl Load {
         if self.direct {
             self.staged_rows -= removed as i64;
         }
+        self.distinct_staged = None;
         Ok(removed)
     }
 
@@ -374,6 +386,14 @@ impl Load {
         }
         let distinct = self.distinct_staged().await?;
         Ok((self.staged_rows as u64).saturating_sub(distinct))
+    }
+
+    /// Rows the merge would load: one a key staged (for a first load, every row sent).
+    pub async fn keys_to_load(&mut self) -> Result<u64> {
+        if self.direct {
+            return Ok(self.staged_rows as u64);
+        }
+        self.distinct_staged().await
     }
 
     /// Keys staged, counted once.
@@ -410,8 +430,11 @@ impl Load {
                     .columns
                     .iter()
                     .map(|c| match (c.key, c.ty, self.on_duplicate) {
+                        // Added in the order the rows came, as SQLite adds them: the
+                        // same figures to the last bit, run after run.
                         (false, ColumnType::Real, OnDuplicate::Sum) => format!(
-                            "sum({name}) OVER (PARTITION BY {keys}) AS {name}",
+                            "sum({name}) OVER (PARTITION BY {keys} ORDER BY seq ROWS \
+                             BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS {name}",
                             name = c.name
                         ),
                         _ => c.name.to_string(),
