@@ -201,6 +201,8 @@ pub trait References {
     fn has_indicator(&self, code: &str) -> bool;
     /// The area of a known school.
     fn school_area(&self, code: &str) -> Option<&str>;
+    /// The day the read started: periods more than a year after it are refused.
+    fn today(&self) -> chrono::NaiveDate;
 }
 
 /// Why a row does not agree with the reference data: the field at fault, its value and

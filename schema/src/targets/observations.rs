@@ -78,26 +78,28 @@ impl TargetRow for ObservationRow {
             }
         };
         let breakdown = Breakdown::new(fields.breakdown()?).encode();
-        let indicator = fields.required("indicator")?;
-        let period = fields.required("period")?;
-        // Only stored spellings are checked: a period the catalogue does not read as a
-        // year or month is the mapping's choice.
-        if let Ok(parsed) = period.parse::<Period>() {
-            parsed
-                .check_not_ahead(chrono::Utc::now().date_naive())
-                .map_err(|reason| fields.reject("period", Some(&period), reason))?;
-        }
         Ok(ObservationRow {
-            indicator,
+            indicator: fields.required("indicator")?,
             area_code,
             school_code,
-            period,
+            period: fields.required("period")?,
             breakdown,
             value,
         })
     }
 
     fn check(&mut self, references: &mut impl References) -> Result<(), FieldError> {
+        // Only stored spellings are checked: a period the catalogue does not read as a
+        // year or month is the mapping's choice.
+        if let Ok(period) = self.period.parse::<Period>() {
+            period
+                .check_not_ahead(references.today())
+                .map_err(|reason| FieldError {
+                    field: "period",
+                    value: self.period.clone(),
+                    reason,
+                })?;
+        }
         if !references.has_indicator(&self.indicator) {
             return Err(FieldError {
                 field: "indicator",

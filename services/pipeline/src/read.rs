@@ -88,6 +88,7 @@ impl ReferenceData {
 struct ReadReferences<'a> {
     data: &'a ReferenceData,
     areas_in_read: HashSet<String>,
+    today: chrono::NaiveDate,
 }
 
 impl abe_schema::References for ReadReferences<'_> {
@@ -107,6 +108,10 @@ impl abe_schema::References for ReadReferences<'_> {
 
     fn school_area(&self, code: &str) -> Option<&str> {
         self.data.school_areas.get(code).map(String::as_str)
+    }
+
+    fn today(&self) -> chrono::NaiveDate {
+        self.today
     }
 }
 
@@ -239,6 +244,7 @@ fn read_into<R: TargetRow>(
     let mut references = ReadReferences {
         data: references,
         areas_in_read: HashSet::new(),
+        today: chrono::Utc::now().date_naive(),
     };
     let mut checked_header: Option<Arc<Header>> = None;
     for item in stream {
