@@ -326,19 +326,7 @@ both_backends!(
 both_backends!(
     a_buddhist_era_year_left_as_ce_is_refused_with_the_fix_named,
     |backend| async move {
-        let db = TestDb::new(backend).await;
-        let store = db.store().await;
-        let pipeline = Pipeline::new(store.clone());
-        run(&pipeline, &provinces()).await;
-        run(
-            &pipeline,
-            &areas_of_no_header_file("districts", ["7", "8", "9"], json!({})),
-        )
-        .await;
-        store
-            .upsert_indicators(&[dropouts_indicator()])
-            .await
-            .expect("indicator");
+        let (_db, store, pipeline) = with_2018_districts(backend).await;
         let forgot_be_year =
             subdistricts_per_district("forgot_be_year", json!({ "const": "2561" }));
         let report = run(&pipeline, &forgot_be_year).await;
@@ -381,6 +369,25 @@ async fn with_2025_districts(backend: abe_tests::Backend) -> (TestDb, Store, Pip
     let pipeline = Pipeline::new(store.clone());
     run(&pipeline, &provinces()).await;
     run(&pipeline, &districts_2025()).await;
+    (db, store, pipeline)
+}
+
+/// A fresh database with the provinces and the 2018 districts of Yala and Narathiwat,
+/// and the indicator the per-district counts load into.
+async fn with_2018_districts(backend: abe_tests::Backend) -> (TestDb, Store, Pipeline) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let pipeline = Pipeline::new(store.clone());
+    run(&pipeline, &provinces()).await;
+    run(
+        &pipeline,
+        &areas_of_no_header_file("districts", ["7", "8", "9"], json!({})),
+    )
+    .await;
+    store
+        .upsert_indicators(&[dropouts_indicator()])
+        .await
+        .expect("indicator");
     (db, store, pipeline)
 }
 
@@ -541,19 +548,7 @@ both_backends!(
 both_backends!(
     refusing_every_repeated_key_never_empties_a_full_refresh,
     |backend| async move {
-        let db = TestDb::new(backend).await;
-        let store = db.store().await;
-        let pipeline = Pipeline::new(store.clone());
-        run(&pipeline, &provinces()).await;
-        run(
-            &pipeline,
-            &areas_of_no_header_file("districts", ["7", "8", "9"], json!({})),
-        )
-        .await;
-        store
-            .upsert_indicators(&[dropouts_indicator()])
-            .await
-            .expect("indicator");
+        let (_db, store, pipeline) = with_2018_districts(backend).await;
         let period = json!({ "const": "2561", "transforms": ["be_year"] });
         let summed = subdistricts_per_district_with("per_district", period.clone(), json!({}));
         assert_eq!(run(&pipeline, &summed).await.counts.inserted, 21);
