@@ -4,6 +4,7 @@
 //! (area codes, Buddhist-era years, Thai digits, number formats, dates and reporting
 //! periods) that the mapping language and the store share. No I/O lives here.
 
+pub mod alerting;
 pub mod error;
 pub mod model;
 pub mod period;
@@ -14,6 +15,7 @@ pub mod target;
 pub mod targets;
 pub mod thai;
 
+pub use alerting::{AlertRule, LegendEntry};
 pub use error::{Code, ErrorCode};
 pub use model::*;
 pub use position::{Reject, SourcePosition};

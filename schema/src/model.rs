@@ -92,19 +92,29 @@ vocabulary! {
 }
 
 vocabulary! {
-    /// Whether an indicator counts things or relates two counts.
+    /// How an indicator's values combine up the area hierarchy.
+    #[derive(Default)]
     IndicatorKind {
-        /// A count that sums up the area hierarchy.
+        /// A count that sums up the area hierarchy (school > subdistrict > district >
+        /// province).
+        #[default]
         Count = "count",
-        /// A ratio of a numerator to a denominator indicator.
+        /// Numerator indicator / denominator indicator x multiplier, from summed
+        /// numerators and denominators (never an average of ratios).
         Ratio = "ratio",
+        /// A mean weighted by a weight indicator (unweighted without one).
+        Mean = "mean",
+        /// Not aggregated: each area's own reported value only.
+        Latest = "latest",
     }
 }
 
 vocabulary! {
     /// Which way an indicator gets worse.
+    #[derive(Default)]
     Direction {
         /// Higher values are worse (out-of-school children).
+        #[default]
         HigherIsWorse = "higher_is_worse",
         /// Lower values are worse (enrolment rate).
         LowerIsWorse = "lower_is_worse",
@@ -113,8 +123,10 @@ vocabulary! {
 
 vocabulary! {
     /// What rows a connector's mapping produces.
+    #[derive(Default)]
     Target {
         /// Values of indicators.
+        #[default]
         Observations = "observations",
         /// Provinces, districts and subdistricts.
         Areas = "areas",
@@ -136,6 +148,59 @@ vocabulary! {
         Abandoned = "abandoned",
         /// Stopped on request (Ctrl-C, SIGTERM) and rolled back.
         Cancelled = "cancelled",
+    }
+}
+
+vocabulary! {
+    /// What an alert rule checks (see [`AlertRule`](crate::alerting::AlertRule)).
+    RuleKind {
+        /// The indicator's warning or critical threshold at the area's level.
+        Threshold = "threshold",
+        /// Worse than the parent area by more than a share.
+        WorseThanParent = "worse_than_parent",
+        /// Worse than the previous period, several periods in a row.
+        Worsening = "worsening",
+        /// Outside the area's own past mean plus or minus k standard deviations.
+        Jump = "jump",
+        /// No value for the latest period where the area reported before.
+        Missing = "missing",
+    }
+}
+
+vocabulary! {
+    /// How urgent an alert is.
+    AlertSeverity {
+        /// Watch it.
+        Warning = "warning",
+        /// Act on it.
+        Critical = "critical",
+    }
+}
+
+vocabulary! {
+    /// Where an alert is in its lifecycle.
+    AlertStatus {
+        /// Raised and not yet seen to.
+        Open = "open",
+        /// Someone took it up (with a comment); still firing.
+        Acknowledged = "acknowledged",
+        /// Back in range (or closed by hand); kept with its history.
+        Resolved = "resolved",
+    }
+}
+
+vocabulary! {
+    /// The colour band of a computed value by its indicator's thresholds: every
+    /// dashboard colours the same way.
+    Band {
+        /// Within range.
+        Normal = "normal",
+        /// At or past the warning threshold.
+        Warning = "warning",
+        /// At or past the critical threshold.
+        Critical = "critical",
+        /// The indicator has no threshold at this level.
+        None = "none",
     }
 }
 
@@ -221,8 +286,9 @@ pub struct Agency {
     pub kind: AgencyKind,
 }
 
-/// An indicator of the catalogue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An indicator of the catalogue: what it measures and how its values are computed up
+/// the area hierarchy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Indicator {
     /// Stable code, e.g. `out_of_school_children`.
@@ -231,18 +297,121 @@ pub struct Indicator {
     pub name_th: String,
     /// English name.
     pub name_en: Option<String>,
+    /// Thai description: what is counted and how.
+    #[serde(default)]
+    pub description_th: Option<String>,
+    /// English description.
+    #[serde(default)]
+    pub description_en: Option<String>,
     /// Unit of the value, e.g. `persons` or `percent`.
     pub unit: String,
-    /// Count or ratio.
+    /// How values combine up the hierarchy.
     pub kind: IndicatorKind,
     /// For ratios: the numerator indicator.
     pub numerator: Option<String>,
     /// For ratios: the denominator indicator.
     pub denominator: Option<String>,
+    /// For ratios: what the quotient is multiplied by (100 for a percentage, 1,000 per
+    /// thousand); 1 when absent.
+    #[serde(default)]
+    pub multiplier: Option<f64>,
+    /// For ratios: how many years earlier the denominator's period may be when the
+    /// numerator's period has none (population figures come out a year late); 0 when
+    /// absent (the same period only).
+    #[serde(default)]
+    pub denominator_lag: Option<u32>,
+    /// For means: the indicator that weighs each area or school (enrolment, say).
+    #[serde(default)]
+    pub weight: Option<String>,
     /// Which way is worse.
     pub direction: Direction,
+    /// Decimals to show; the value itself is not rounded.
+    #[serde(default)]
+    pub decimals: Option<u32>,
     /// Topic used to match problems and resources, e.g. `access`.
     pub topic: Option<String>,
+    /// Breakdown dimensions the indicator supports (`sex`, `grade`, `affiliation`), in
+    /// the order a total is computed from when a source gives no total row. Empty:
+    /// every dimension the sources give.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breakdowns: Vec<String>,
+    /// Source precedence: connector names or agency codes, first wins, when several
+    /// connectors give the same indicator, area and period. Unlisted sources come after
+    /// the listed ones, the most recently loaded first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+}
+
+impl Indicator {
+    /// The multiplier of a ratio (1 when not set).
+    pub fn multiplier(&self) -> f64 {
+        self.multiplier.unwrap_or(1.0)
+    }
+
+    /// The indicators this one is computed from: a ratio's numerator and denominator, a
+    /// mean's weight.
+    pub fn inputs(&self) -> impl Iterator<Item = &str> {
+        [&self.numerator, &self.denominator, &self.weight]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+    }
+
+    /// Checks what the kind needs, and that `known` (the catalogue's codes) holds the
+    /// indicators it is computed from. The error names the field.
+    pub fn check(&self, known: &dyn Fn(&str) -> bool) -> Result<(), String> {
+        let code = &self.code;
+        if code.is_empty() || !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(format!(
+                "indicator code {code:?}: use letters, digits and underscores"
+            ));
+        }
+        let ratio = self.kind == IndicatorKind::Ratio;
+        if ratio && (self.numerator.is_none() || self.denominator.is_none()) {
+            return Err(format!(
+                "indicator {code}: a ratio needs `numerator` and `denominator`"
+            ));
+        }
+        if !ratio {
+            for (field, set) in [
+                ("numerator", self.numerator.is_some()),
+                ("denominator", self.denominator.is_some()),
+                ("multiplier", self.multiplier.is_some()),
+                ("denominator_lag", self.denominator_lag.is_some()),
+            ] {
+                if set {
+                    return Err(format!(
+                        "indicator {code}: `{field}` is for ratios, and this is a {}",
+                        self.kind
+                    ));
+                }
+            }
+        }
+        if self.weight.is_some() && self.kind != IndicatorKind::Mean {
+            return Err(format!(
+                "indicator {code}: `weight` is for means, and this is a {}",
+                self.kind
+            ));
+        }
+        if let Some(m) = self.multiplier {
+            if !(m.is_finite() && m > 0.0) {
+                return Err(format!(
+                    "indicator {code}: `multiplier` must be a positive number"
+                ));
+            }
+        }
+        for part in self.inputs() {
+            if part == code {
+                return Err(format!("indicator {code} cannot be computed from itself"));
+            }
+            if !known(part) {
+                return Err(format!(
+                    "indicator {code} refers to {part}, which is not declared"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A warning/critical pair for an indicator at one area level.

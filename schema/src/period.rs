@@ -442,6 +442,19 @@ impl Period {
         }
     }
 
+    /// Months from year 0 to the period's start, so that periods of different kinds
+    /// (a fiscal year and a calendar year) can be told apart in time.
+    pub fn start_month(self) -> i64 {
+        let months = |year: i32, month0: u32| i64::from(year) * 12 + i64::from(month0);
+        match self {
+            Period::Year(y) => months(y, 0),
+            Period::Month(y, m) => months(y, m.saturating_sub(1)),
+            // 1 October of the year before; 16 May, counted from May.
+            Period::FiscalYear(y) => months(y - 1, 9),
+            Period::AcademicYear(y) => months(y, 4),
+        }
+    }
+
     /// Refuses a period that cannot be meant: one starting more than a year after
     /// `today`. The reason names the likely fix; a Buddhist-era year left as CE (2566
     /// read as the year 2566) is told apart from a plain future year.

@@ -52,6 +52,7 @@ pub fn dropouts_indicator() -> Indicator {
         denominator: None,
         direction: Direction::HigherIsWorse,
         topic: None,
+        ..Indicator::default()
     }
 }
 

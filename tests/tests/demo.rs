@@ -5,11 +5,12 @@ use abe_tests::{both_backends, Backend, TestApp};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-const CONNECTORS: [&str; 5] = [
+const CONNECTORS: [&str; 6] = [
     "demo_areas",
     "demo_schools",
     "peo_students",
     "lao_out_of_school",
+    "dopa_population",
     "ngo_poverty",
 ];
 
@@ -230,7 +231,10 @@ both_backends!(demo_province_end_to_end, |backend: Backend| async move {
         .graphql("{ observations { totalCount } }", Value::Null)
         .await;
     assert_eq!(before, after);
-    assert_eq!(after["observations"]["totalCount"], json!(300 + 75 + 75));
+    assert_eq!(
+        after["observations"]["totalCount"],
+        json!(300 + 75 + 98 + 75)
+    );
 
     // A preview maps without writing: rows and rejects side by side. It reads the
     // source with its secrets and shows raw values, so it is for admins only.

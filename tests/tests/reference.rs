@@ -5,6 +5,7 @@
 
 use abe_connectors::mapping::{Mapping, MappingConfig, RefData};
 use abe_connectors::{Cell, Header, Record};
+use abe_hub::config::HubConfig;
 use abe_pipeline::ConnectorConfig;
 use abe_schema::thai::AreaNames;
 use abe_schema::{AreaRow, SourcePosition, Target};
@@ -134,6 +135,19 @@ fn every_option_is_in_its_section() {
             "### Skip rules",
             options_of::<abe_connectors::mapping::SkipRule>(json!({})),
         ),
+        (
+            "## Indicator",
+            options_of::<abe_schema::Indicator>(json!({
+                "code": "x", "name_th": "x", "unit": "u", "kind": "count",
+                "direction": "higher_is_worse"
+            })),
+        ),
+        (
+            "## Alert rule",
+            options_of::<abe_schema::AlertRule>(json!({
+                "name": "r", "indicator": "x", "kind": "missing"
+            })),
+        ),
     ];
     for (heading, source) in sources() {
         let mut options = options_of::<abe_connectors::SourceConfig>(source);
@@ -186,11 +200,6 @@ fn documented_defaults_are_the_defaults() {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct Connectors {
-    connectors: Vec<ConnectorConfig>,
-}
-
 #[test]
 fn every_example_is_a_connector_the_hub_accepts() {
     let doc = reference();
@@ -201,11 +210,29 @@ fn every_example_is_a_connector_the_hub_accepts() {
         .collect();
     assert!(blocks.len() >= 10, "{} examples", blocks.len());
     for block in blocks {
-        let parsed: Connectors =
+        let parsed: HubConfig =
             toml::from_str(block).unwrap_or_else(|e| panic!("example does not read: {e}\n{block}"));
         for connector in parsed.connectors {
             connector
                 .to_def(std::path::PathBuf::from("."))
+                .unwrap_or_else(|e| panic!("example refused: {e}\n{block}"));
+        }
+        // An indicator example may name inputs the page's other examples declare.
+        let known = |code: &str| {
+            [
+                "out_of_school_children",
+                "child_population",
+                "enrolled_children",
+            ]
+            .contains(&code)
+        };
+        for indicator in parsed.indicators {
+            indicator
+                .check(&known)
+                .unwrap_or_else(|e| panic!("example refused: {e}\n{block}"));
+        }
+        for rule in parsed.alert_rules {
+            rule.check()
                 .unwrap_or_else(|e| panic!("example refused: {e}\n{block}"));
         }
     }

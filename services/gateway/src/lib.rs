@@ -3,11 +3,13 @@
 //! endpoints. Resolvers are thin: arguments in, one store call or a batched loader,
 //! output types out. No SQL lives here.
 
+mod alerts;
 mod areas;
 mod connection;
 mod connectors;
 pub mod error;
 mod http;
+mod indicators;
 mod limits;
 mod loaders;
 mod observations;
@@ -26,12 +28,19 @@ use subtle::ConstantTimeEq;
 pub struct Query(
     areas::AreaQuery,
     observations::ObservationQuery,
+    indicators::IndicatorValueQuery,
+    alerts::AlertQuery,
     connectors::ConnectorQuery,
 );
 
 /// The root mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(connectors::ConnectorMutation, areas::ReferenceMutation);
+pub struct Mutation(
+    connectors::ConnectorMutation,
+    areas::ReferenceMutation,
+    indicators::IndicatorMutation,
+    alerts::AlertMutation,
+);
 
 /// The hub's GraphQL schema.
 pub type AbeSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -64,6 +73,8 @@ pub struct Operations {
     pub pipeline: abe_pipeline::Pipeline,
     /// The connectors, provisioned and saved; saves them and their schedules.
     pub registry: abe_pipeline::Registry,
+    /// Computes indicator values and evaluates alerts on demand.
+    pub analytics: abe_analytics::Analytics,
     /// The bearer token that allows changes through the API (`ABE_ADMIN_TOKEN`); with
     /// none set, the API changes nothing.
     pub admin_token: Option<String>,

@@ -78,6 +78,13 @@ loader!(
     |a| a.code.clone()
 );
 loader!(
+    ConnectorLoader,
+    String,
+    abe_store::ConnectorRecord,
+    |s, k| s.connectors(Some(k), None, k.len()).await.map(|p| p.items),
+    |c| c.spec.name.clone()
+);
+loader!(
     RunLoader,
     i64,
     RunRecord,
@@ -127,6 +134,8 @@ pub struct Loaders {
     pub agencies: DataLoader<AgencyLoader>,
     /// Indicators by code.
     pub indicators: DataLoader<IndicatorLoader>,
+    /// Connectors by name.
+    pub connectors: DataLoader<ConnectorLoader>,
     /// Runs by id.
     pub runs: DataLoader<RunLoader>,
     /// Latest run by connector.
@@ -143,6 +152,7 @@ impl Loaders {
             schools: DataLoader::new(SchoolLoader(store.clone()), tokio::spawn),
             agencies: DataLoader::new(AgencyLoader(store.clone()), tokio::spawn),
             indicators: DataLoader::new(IndicatorLoader(store.clone()), tokio::spawn),
+            connectors: DataLoader::new(ConnectorLoader(store.clone()), tokio::spawn),
             runs: DataLoader::new(RunLoader(store.clone()), tokio::spawn),
             latest_runs: DataLoader::new(LatestRunLoader(store.clone()), tokio::spawn),
             thresholds: DataLoader::new(ThresholdLoader(store.clone()), tokio::spawn),

@@ -13,14 +13,18 @@ use abe_store::{ObservationFilter, ObservationRecord};
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
-/// Count or ratio.
+/// How an indicator's values combine up the area hierarchy.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(remote = "abe_schema::IndicatorKind")]
 pub enum IndicatorKind {
     /// A count that sums up the hierarchy.
     Count,
-    /// A ratio of two counts.
+    /// Numerator / denominator x multiplier, from summed numerators and denominators.
     Ratio,
+    /// A mean weighted by a weight indicator.
+    Mean,
+    /// Not aggregated: each area's own value.
+    Latest,
 }
 
 /// Which way an indicator gets worse.
@@ -72,14 +76,98 @@ impl Indicator {
         self.0.name_en.as_deref()
     }
 
+    /// Thai description.
+    async fn description_th(&self) -> Option<&str> {
+        self.0.description_th.as_deref()
+    }
+
+    /// English description.
+    async fn description_en(&self) -> Option<&str> {
+        self.0.description_en.as_deref()
+    }
+
     /// Unit of values.
     async fn unit(&self) -> &str {
         &self.0.unit
     }
 
-    /// Count or ratio.
+    /// How values combine up the hierarchy.
     async fn kind(&self) -> IndicatorKind {
         self.0.kind.into()
+    }
+
+    /// Ratios: what the quotient is multiplied by (100 for a percentage).
+    async fn multiplier(&self) -> Option<f64> {
+        (self.0.kind == abe_schema::IndicatorKind::Ratio).then(|| self.0.multiplier())
+    }
+
+    /// Ratios: how many years earlier the denominator's period may be.
+    async fn denominator_lag(&self) -> Option<u32> {
+        self.0.denominator_lag
+    }
+
+    /// Means: the indicator each area is weighted by.
+    async fn weight(&self) -> Option<&str> {
+        self.0.weight.as_deref()
+    }
+
+    /// Decimals to show values with.
+    async fn decimals(&self) -> Option<u32> {
+        self.0.decimals
+    }
+
+    /// Breakdown dimensions the indicator supports (every one the sources give, when
+    /// empty).
+    async fn breakdowns(&self) -> &[String] {
+        &self.0.breakdowns
+    }
+
+    /// Source precedence: connector names or agency codes, first wins where several
+    /// give the same figure.
+    async fn sources(&self) -> &[String] {
+        &self.0.sources
+    }
+
+    /// The latest period with a computed value.
+    async fn latest_period(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let periods = store(ctx)?
+            .latest_periods(std::slice::from_ref(&self.0.code))
+            .await
+            .map_err(crate::error::failure)?;
+        Ok(periods.into_iter().next().map(|(_, p)| p))
+    }
+
+    /// The colour bands at `level`, best first, as every dashboard colours them;
+    /// empty without a threshold at that level.
+    async fn legend(
+        &self,
+        ctx: &Context<'_>,
+        level: AreaLevel,
+    ) -> Result<Vec<crate::indicators::LegendEntry>> {
+        let level: abe_schema::AreaLevel = level.into();
+        let rows = ctx
+            .data::<Loaders>()?
+            .thresholds
+            .load_one(self.0.code.clone())
+            .await?
+            .unwrap_or_default();
+        Ok(rows
+            .iter()
+            .find(|t| t.level == level)
+            .map(|t| abe_schema::alerting::legend(self.0.direction, t))
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// The early-warning rules watching this indicator.
+    async fn alert_rules(&self, ctx: &Context<'_>) -> Result<Vec<crate::alerts::AlertRule>> {
+        let rules = store(ctx)?
+            .alert_rules(Some(std::slice::from_ref(&self.0.code)))
+            .await
+            .map_err(crate::error::failure)?;
+        Ok(rules.into_iter().map(Into::into).collect())
     }
 
     /// Numerator indicator code (ratios).

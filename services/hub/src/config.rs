@@ -2,7 +2,7 @@
 //! provisioned connectors. Relative source paths start at the config file's folder.
 
 use abe_pipeline::{ConnectorConfig, ConnectorDef, Registry};
-use abe_schema::{Agency, Indicator, Threshold};
+use abe_schema::{Agency, AlertRule, Indicator, Threshold};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -21,6 +21,9 @@ pub struct HubConfig {
     /// Warning and critical values per indicator and level.
     #[serde(default)]
     pub thresholds: Vec<Threshold>,
+    /// Early-warning rules per indicator.
+    #[serde(default)]
+    pub alert_rules: Vec<AlertRule>,
     /// Connectors provisioned from this file (read-only through the API).
     #[serde(default)]
     pub connectors: Vec<ConnectorConfig>,
@@ -52,6 +55,7 @@ impl HubConfig {
             agencies: Vec::new(),
             indicators: Vec::new(),
             thresholds: Vec::new(),
+            alert_rules: Vec::new(),
             connectors: Vec::new(),
             base_dir: PathBuf::from("."),
         }
@@ -71,20 +75,28 @@ impl HubConfig {
             }
         }
         for i in &self.indicators {
-            for part in [&i.numerator, &i.denominator].into_iter().flatten() {
-                if !indicators.contains(part.as_str()) {
-                    bail!(
-                        "indicator {} refers to {part}, which is not declared",
-                        i.code
-                    );
-                }
-            }
+            i.check(&|code| indicators.contains(code))
+                .map_err(anyhow::Error::msg)?;
         }
         for t in &self.thresholds {
             if !indicators.contains(t.indicator.as_str()) {
                 bail!(
                     "a threshold refers to indicator {}, which is not declared",
                     t.indicator
+                );
+            }
+        }
+        let mut rules = HashSet::new();
+        for r in &self.alert_rules {
+            r.check().map_err(anyhow::Error::msg)?;
+            if !rules.insert(r.name.as_str()) {
+                bail!("alert rule {} is declared twice", r.name);
+            }
+            if !indicators.contains(r.indicator.as_str()) {
+                bail!(
+                    "alert rule {} watches indicator {}, which is not declared",
+                    r.name,
+                    r.indicator
                 );
             }
         }

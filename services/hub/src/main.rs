@@ -1,6 +1,7 @@
 //! `abe-hub`: the command line. Subcommands only parse and wire; the work is in the
 //! library crates.
 
+use abe_analytics::{Analytics, Change};
 use abe_hub::{config, startup, telemetry};
 use abe_pipeline::{Pipeline, RunError, RunFailure, RunOptions, Trigger, MAX_PREVIEW_TIME};
 use anyhow::{Context, Result};
@@ -68,6 +69,9 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         rows: usize,
     },
+    /// Compute every indicator for every area and period now, and evaluate the alert
+    /// rules (`serve` does this at start and after every run that changed data).
+    Compute,
     /// Apply database migrations.
     Migrate,
     /// Check the config file and print what it declares.
@@ -109,10 +113,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Check => {
             let config = load_config()?;
             println!(
-                "config ok: {} agencies, {} indicators, {} thresholds, {} connectors",
+                "config ok: {} agencies, {} indicators, {} thresholds, {} alert rules, {} connectors",
                 config.agencies.len(),
                 config.indicators.len(),
                 config.thresholds.len(),
+                config.alert_rules.len(),
                 config.connectors.len()
             );
             // Every file source is opened and its header read: all mistakes at once.
@@ -151,6 +156,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Migrate => {
             startup::open_store(&cli.database_url).await?;
             println!("migrations applied");
+        }
+        Command::Compute => {
+            // The catalogue, thresholds and rules the database holds (as `serve`
+            // provisioned them) are used; a config file here changes nothing.
+            let store = startup::open_store(&cli.database_url).await?;
+            let report = Analytics::new(store.clone())
+                .recompute(&Change::everything())
+                .await;
+            store.close().await;
+            print_computed(&report?);
         }
         Command::Serve {
             listen,
@@ -210,17 +225,24 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let pipeline =
                 Pipeline::new(store.clone()).with_lease(Duration::from_secs(cli.run_lease_secs));
             let result = run_until_signalled(&pipeline, &def).await;
+            if let Ok(r) = &result {
+                let c = &r.counts;
+                println!(
+                    "run {} of {}: read {}, inserted {}, updated {}, unchanged {}, deleted {}, duplicates {}, rejected {} ({} ms reading, {} ms loading)",
+                    r.run_id, r.connector, c.read, c.inserted, c.updated, c.unchanged, c.deleted, c.duplicates, c.rejected, r.read_ms, r.load_ms
+                );
+                print_reasons(&r.reasons);
+                if c.inserted + c.updated + c.deleted > 0 {
+                    let analytics = Analytics::new(store.clone());
+                    let change = analytics
+                        .change_of_run(r.target, r.run_id, c.deleted > 0)
+                        .await?;
+                    print_computed(&analytics.recompute(&change).await?);
+                }
+            }
             store.close().await;
             return match result {
-                Ok(r) => {
-                    let c = &r.counts;
-                    println!(
-                        "run {} of {}: read {}, inserted {}, updated {}, unchanged {}, deleted {}, duplicates {}, rejected {} ({} ms reading, {} ms loading)",
-                        r.run_id, r.connector, c.read, c.inserted, c.updated, c.unchanged, c.deleted, c.duplicates, c.rejected, r.read_ms, r.load_ms
-                    );
-                    print_reasons(&r.reasons);
-                    Ok(ExitCode::SUCCESS)
-                }
+                Ok(_) => Ok(ExitCode::SUCCESS),
                 Err(RunError::Failed {
                     run_id,
                     cause: RunFailure::Cancelled,
@@ -252,6 +274,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints what a computation of the indicators did.
+fn print_computed(report: &abe_analytics::ComputeReport) {
+    println!(
+        "computed {} values of {} indicators ({} ms); alerts: {} raised, {} resolved, {} updated",
+        report.values,
+        report.indicators.len(),
+        report.millis,
+        report.raised,
+        report.resolved,
+        report.updated
+    );
 }
 
 /// Prints a run's rejects and warnings by reason: count, reason, first positions.

@@ -2,6 +2,7 @@
 //! config, start the scheduler, serve HTTP until a shutdown signal.
 
 use crate::config::HubConfig;
+use abe_analytics::{Analytics, Change};
 use abe_gateway::HttpSettings;
 use abe_pipeline::{Pipeline, Registry, Scheduler};
 use abe_store::Store;
@@ -40,6 +41,7 @@ pub async fn provision(store: &Store, config: &HubConfig) -> Result<()> {
     store.upsert_agencies(&config.agencies).await?;
     store.upsert_indicators(&config.indicators).await?;
     store.replace_thresholds(&config.thresholds).await?;
+    store.provision_alert_rules(&config.alert_rules).await?;
     let specs: Vec<_> = config.connector_defs()?.iter().map(|d| d.spec()).collect();
     store
         .provision_connectors(&specs, chrono::Utc::now())
@@ -112,6 +114,7 @@ pub struct Application {
     address: SocketAddr,
     registry: Registry,
     pipeline: Pipeline,
+    analytics: Analytics,
     admin_token: Option<String>,
     http: HttpSettings,
 }
@@ -154,6 +157,8 @@ impl Application {
         let connectors = registry.all().await?;
         let scheduler = Scheduler::start(pipeline.clone(), connectors).await?;
         let registry = registry.with_scheduler(scheduler.clone());
+        let analytics = Analytics::new(store.clone());
+        compute_after_runs(&pipeline, analytics.clone());
         tracing::info!(%address, "GraphQL at /graphql");
         Ok(Application {
             store,
@@ -162,6 +167,7 @@ impl Application {
             address,
             registry,
             pipeline,
+            analytics,
             admin_token: None,
             http: settings.http,
         })
@@ -187,6 +193,7 @@ impl Application {
         let operations = abe_gateway::Operations {
             pipeline: self.pipeline,
             registry: self.registry,
+            analytics: self.analytics,
             admin_token: self.admin_token,
         };
         axum::serve(
@@ -203,6 +210,45 @@ impl Application {
         self.store.close().await;
         Ok(())
     }
+}
+
+/// Computes the indicators at start (the catalogue or the rules may have changed while
+/// the hub was down), then again after every committed run that changed data, only
+/// what the run touched.
+fn compute_after_runs(pipeline: &Pipeline, analytics: Analytics) {
+    let mut committed = pipeline.subscribe();
+    tokio::spawn(async move {
+        let mut change = Some(Change::everything());
+        loop {
+            if let Some(change) = change.take() {
+                if let Err(error) = analytics.recompute(&change).await {
+                    tracing::warn!(%error, "computing indicators failed; the previous values stand");
+                }
+            }
+            change = match committed.recv().await {
+                Ok(report) => {
+                    let c = &report.counts;
+                    if c.inserted + c.updated + c.deleted == 0 {
+                        continue;
+                    }
+                    match analytics
+                        .change_of_run(report.target, report.run_id, c.deleted > 0)
+                        .await
+                    {
+                        Ok(change) => Some(change),
+                        Err(error) => {
+                            tracing::warn!(%error, "reading what a run changed; computing everything");
+                            Some(Change::everything())
+                        }
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    Some(Change::everything())
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+        }
+    });
 }
 
 /// Completes on Ctrl-C or SIGTERM.

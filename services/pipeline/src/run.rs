@@ -11,7 +11,7 @@ use crate::{ConnectorDef, SyncMode};
 use abe_connectors::Cancel;
 use abe_schema::{
     with_target_row, Code, ErrorCode, OnOwnedElsewhere, ReasonSummary, Reject, RunCounts,
-    RunStatus, Severity, SourcePosition, TargetRow,
+    RunStatus, Severity, SourcePosition, Target, TargetRow,
 };
 use abe_store::{Load, OpenRun, RunLease, RunOutcome, RunRequest, Staged, Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -72,6 +72,8 @@ impl RunOptions {
 pub struct RunReport {
     /// Connector name.
     pub connector: String,
+    /// What the connector loads.
+    pub target: Target,
     /// Journal id.
     pub run_id: i64,
     /// Row counts.
@@ -222,6 +224,8 @@ pub struct Pipeline {
     active: Arc<std::sync::Mutex<ActiveRuns>>,
     /// Set when the process stops: no run starts after.
     stopping: Arc<AtomicBool>,
+    /// Announces each committed run, for what depends on the data (analytics).
+    committed: tokio::sync::broadcast::Sender<RunReport>,
 }
 
 /// The runs of a process in progress, each with the flag that stops it.
@@ -288,6 +292,9 @@ fn lease_owner() -> String {
     format!("{host}:{}:{}", std::process::id(), &random[..8])
 }
 
+/// Committed runs an announcement receiver may fall behind by.
+const COMMITTED_BACKLOG: usize = 256;
+
 impl Pipeline {
     /// A pipeline writing to `store`, holding run leases for [`DEFAULT_LEASE`].
     pub fn new(store: Store) -> Self {
@@ -298,7 +305,15 @@ impl Pipeline {
             sqlite_writer: Arc::default(),
             active: Arc::default(),
             stopping: Arc::default(),
+            committed: tokio::sync::broadcast::channel(COMMITTED_BACKLOG).0,
         }
+    }
+
+    /// Announcements of every run this pipeline commits, from now on. A receiver that
+    /// falls more than a few hundred runs behind is told it lagged (and should then
+    /// assume anything changed).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<RunReport> {
+        self.committed.subscribe()
     }
 
     /// Starts no more runs, asks every run of this process to stop and waits, up to
@@ -416,6 +431,7 @@ impl Pipeline {
             Ok(()) => {
                 let report = RunReport {
                     connector: def.name.clone(),
+                    target: def.target,
                     run_id,
                     counts: outcome.end.counts,
                     read_ms: outcome.end.read_ms,
@@ -423,6 +439,8 @@ impl Pipeline {
                     reasons: outcome.summary,
                 };
                 RunSucceeded(&report).emit();
+                // Nobody listening (a CLI run) is not an error.
+                let _ = self.committed.send(report.clone());
                 return Ok(report);
             }
             Err(_) if lost.load(Ordering::Relaxed) => RunFailure::Store(StoreError::LeaseLost),

@@ -76,6 +76,49 @@ pub struct RunSource {
 /// reason summary cover them all.
 pub const MAX_STORED_REJECTS: usize = 10_000;
 
+/// The columns of `indicators`, code first, in the order [`indicator_params`] binds.
+pub(crate) const INDICATOR_COLUMNS: [&str; 17] = [
+    "code",
+    "name_th",
+    "name_en",
+    "description_th",
+    "description_en",
+    "unit",
+    "kind",
+    "numerator",
+    "denominator",
+    "multiplier",
+    "denominator_lag",
+    "weight",
+    "direction",
+    "decimals",
+    "topic",
+    "breakdowns",
+    "sources",
+];
+
+fn indicator_params(i: &Indicator) -> Vec<Param> {
+    params![
+        &i.code,
+        &i.name_th,
+        i.name_en.clone(),
+        i.description_th.clone(),
+        i.description_en.clone(),
+        &i.unit,
+        i.kind.as_str(),
+        i.numerator.clone(),
+        i.denominator.clone(),
+        i.multiplier,
+        i.denominator_lag.map(i64::from),
+        i.weight.clone(),
+        i.direction.as_str(),
+        i.decimals.map(i64::from),
+        i.topic.clone(),
+        i.breakdowns.join(","),
+        i.sources.join(",")
+    ]
+}
+
 impl Store {
     /// Inserts or updates agencies by code.
     pub async fn upsert_agencies(&self, agencies: &[Agency]) -> Result<()> {
@@ -127,36 +170,26 @@ impl Store {
     ) -> Result<u64> {
         let on_conflict = match existing {
             Existing::Update => {
-                "DO UPDATE SET name_th = excluded.name_th, name_en = excluded.name_en, \
-                 unit = excluded.unit, kind = excluded.kind, numerator = excluded.numerator, \
-                 denominator = excluded.denominator, direction = excluded.direction, \
-                 topic = excluded.topic"
+                let set: Vec<String> = INDICATOR_COLUMNS[1..]
+                    .iter()
+                    .map(|c| format!("{c} = excluded.{c}"))
+                    .collect();
+                format!("DO UPDATE SET {}", set.join(", "))
             }
-            Existing::Keep => "DO NOTHING",
+            Existing::Keep => "DO NOTHING".to_string(),
         };
+        let marks: Vec<String> = (1..=INDICATOR_COLUMNS.len())
+            .map(|n| format!("${n}"))
+            .collect();
         let sql = format!(
-            "INSERT INTO indicators (code, name_th, name_en, unit, kind, numerator, denominator, \
-             direction, topic) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (code) {on_conflict}"
+            "INSERT INTO indicators ({}) VALUES ({}) ON CONFLICT (code) {on_conflict}",
+            INDICATOR_COLUMNS.join(", "),
+            marks.join(", ")
         );
         let mut saved = 0;
         for i in indicators {
             saved += self
-                .execute(
-                    &sql,
-                    params![
-                        &i.code,
-                        &i.name_th,
-                        i.name_en.clone(),
-                        &i.unit,
-                        i.kind.as_str(),
-                        i.numerator.clone(),
-                        i.denominator.clone(),
-                        i.direction.as_str(),
-                        i.topic.clone()
-                    ],
-                    "saving an indicator",
-                )
+                .execute(&sql, indicator_params(i), "saving an indicator")
                 .await?;
         }
         Ok(saved)

@@ -3,12 +3,18 @@
 //! text with `$n` placeholders (both drivers accept them) bound from [`Param`]s, and a
 //! backend match appears only where the dialects differ.
 
+mod analytics;
 mod catalog;
 mod load;
 mod params;
 mod queries;
 mod stored;
 
+pub use analytics::{
+    AlertChanges, AlertEvent, AlertFilter, AlertRecord, AreaNode, ConflictingFigure, Evaluated,
+    Firing, IndicatorValue, ObservationSum, Scope, ValueFilter, ValueSource, MAX_ALERTS,
+    MAX_VALUES,
+};
 pub use catalog::{
     ConnectorSpec, Dependents, Existing, OpenRun, Removal, RunEnd, RunLease, RunOutcome,
     RunRequest, RunSource, MAX_STORED_REJECTS,

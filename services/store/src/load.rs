@@ -133,6 +133,16 @@ impl Tx {
         Ok(v)
     }
 
+    pub(crate) async fn fetch_all<T: crate::params::AnyRow>(
+        &mut self,
+        sql: &str,
+        params: Vec<Param>,
+        what: &str,
+    ) -> Result<Vec<T>> {
+        on_tx!(self, conn => bind_all!(sqlx::query_as::<_, T>(sql), params).fetch_all(conn).await)
+            .context(what)
+    }
+
     pub(crate) async fn commit(self, what: &str) -> Result<()> {
         match self {
             Tx::Sqlite(tx) => tx.commit().await,
@@ -875,7 +885,7 @@ fn write_copy_value(out: &mut String, value: Value<'_>) {
     }
 }
 
-fn write_copy_text(out: &mut String, text: &str) {
+pub(crate) fn write_copy_text(out: &mut String, text: &str) {
     // Codes and names almost never hold a character COPY escapes: copy them whole.
     if !text.contains(['\\', '\t', '\n', '\r']) {
         out.push_str(text);

@@ -309,14 +309,14 @@ pub struct ObservationFilter {
 
 /// A WHERE clause being built with numbered placeholders.
 #[derive(Default)]
-struct Where {
+pub(crate) struct Where {
     conditions: Vec<String>,
-    params: Vec<Param>,
+    pub(crate) params: Vec<Param>,
 }
 
 impl Where {
     /// Adds a condition; each `?` in it becomes the next `$n`.
-    fn push(&mut self, condition: &str, values: impl IntoIterator<Item = Param>) {
+    pub(crate) fn push(&mut self, condition: &str, values: impl IntoIterator<Item = Param>) {
         let mut text = String::new();
         let mut values = values.into_iter();
         for part in condition.split_inclusive('?') {
@@ -333,7 +333,7 @@ impl Where {
         self.conditions.push(text);
     }
 
-    fn push_in(&mut self, column: &str, values: &[String]) {
+    pub(crate) fn push_in(&mut self, column: &str, values: &[String]) {
         if values.is_empty() {
             self.conditions.push("1 = 0".into());
             return;
@@ -345,7 +345,7 @@ impl Where {
         );
     }
 
-    fn sql(&self) -> String {
+    pub(crate) fn sql(&self) -> String {
         if self.conditions.is_empty() {
             "TRUE".into()
         } else {
@@ -523,10 +523,9 @@ impl Store {
         if let Some(codes) = codes {
             w.push_in("code", codes);
         }
-        let columns =
-            "code, name_th, name_en, unit, kind, numerator, denominator, direction, topic";
+        let columns = crate::catalog::INDICATOR_COLUMNS.join(", ");
         self.page(
-            columns,
+            &columns,
             "indicators",
             w,
             &["code"],
@@ -743,7 +742,7 @@ impl Store {
 
 /// Escapes LIKE wildcards in a code used as a prefix (codes are digits, but a caller's
 /// input is not trusted to be).
-fn like_escape(text: &str) -> String {
+pub(crate) fn like_escape(text: &str) -> String {
     text.chars()
         .filter(|c| !matches!(c, '%' | '_' | '\\'))
         .collect()

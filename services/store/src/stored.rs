@@ -35,6 +35,7 @@ macro_rules! stored {
             String: Decode<'r, R::Database> + Type<R::Database>,
             Option<String>: Decode<'r, R::Database> + Type<R::Database>,
             Option<f64>: Decode<'r, R::Database> + Type<R::Database>,
+            Option<i32>: Decode<'r, R::Database> + Type<R::Database>,
         {
             fn from_row(row: &'r R) -> sqlx::Result<Self> {
                 Ok(Stored($model {
@@ -44,6 +45,11 @@ macro_rules! stored {
         }
     };
     (@read $row:ident, $field:ident, word) => { word($row, stringify!($field))? };
+    (@read $row:ident, $field:ident, list) => { list($row.try_get(stringify!($field))?) };
+    (@read $row:ident, $field:ident, count) => {{
+        let n: Option<i32> = $row.try_get(stringify!($field))?;
+        n.and_then(|n| u32::try_from(n).ok())
+    }};
     (@read $row:ident, $field:ident) => { $row.try_get(stringify!($field))? };
 }
 
@@ -75,13 +81,29 @@ stored!(Indicator {
     code,
     name_th,
     name_en,
+    description_th,
+    description_en,
     unit,
     kind: word,
     numerator,
     denominator,
+    multiplier,
+    denominator_lag: count,
+    weight,
     direction: word,
+    decimals: count,
     topic,
+    breakdowns: list,
+    sources: list,
 });
+
+/// A list stored as comma-separated text (codes and names have no commas).
+pub(crate) fn list(text: String) -> Vec<String> {
+    text.split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
 
 stored!(Threshold {
     indicator,

@@ -101,12 +101,13 @@ pub const DISTRICTS: [District; 25] = [
 pub const YEARS_BE: [u32; 3] = [2564, 2565, 2566];
 
 /// File names written by [`generate`].
-pub const FILES: [&str; 5] = [
+pub const FILES: [&str; 6] = [
     "areas.csv",
     "schools.csv",
     "education-office.xlsx",
     "local-government.tis620.csv",
     "ngo-screening.csv",
+    "civil-registration.csv",
 ];
 
 /// Tiny deterministic PRNG (SplitMix64); no `rand` dependency, same numbers everywhere.
@@ -144,6 +145,7 @@ pub fn generate(out_dir: &Path) -> Result<Vec<(&'static str, usize)>> {
         education_office_xlsx()?,
         local_government_csv()?,
         ngo_screening_csv(),
+        civil_registration_csv(),
     ]) {
         let path = out_dir.join(name);
         fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
@@ -602,6 +604,58 @@ fn ngo_screening_csv() -> (Vec<u8>, usize) {
     }
     // Deliberately bad row: the year is missing.
     out += &csv_line(&["", "9003", "980", "ไม่ระบุปี"], ';', "\n");
+    (out.into_bytes(), rows.len())
+}
+
+// ---------------------------------------------------------------------------------
+// 6. civil-registration.csv
+
+/// The district whose registration office did not report for the last year the
+/// population is published: the demo's "stopped reporting" case.
+pub const UNREPORTED_DISTRICT: &str = "6509";
+
+/// One good row of the civil-registration file: district index, BE year, sex, children
+/// aged 3-17. The population is published a year late, so the demo's last year has
+/// none (out-of-school rates of that year use the year before's population), and one
+/// district did not report the year before either.
+pub fn population_rows() -> Vec<(usize, u32, &'static str, u32)> {
+    let mut rng = Rng::new(0xABE_0004);
+    let mut rows = Vec::new();
+    let published = &YEARS_BE[..YEARS_BE.len() - 1];
+    for (yi, &year) in published.iter().enumerate() {
+        for (di, d) in DISTRICTS.iter().enumerate() {
+            if yi + 1 == published.len() && d.code == UNREPORTED_DISTRICT {
+                continue;
+            }
+            // About 18 % of the population are children aged 3-17, fewer each year.
+            let children = d.pop_k * 180 * (100 - yi as u32) / 100;
+            let boys = children * rng.range(500, 520) / 1000;
+            rows.push((di, year, "ชาย", boys));
+            rows.push((di, year, "หญิง", children - boys));
+        }
+    }
+    rows
+}
+
+fn civil_registration_csv() -> (Vec<u8>, usize) {
+    let rows = population_rows();
+    let mut out = csv_line(
+        &["ปี พ.ศ.", "รหัสอำเภอ", "เพศ", "จำนวนเด็กอายุ 3-17 ปี"],
+        ',',
+        "\n",
+    );
+    for &(di, year, sex, value) in &rows {
+        out += &csv_line(
+            &[
+                &year.to_string(),
+                DISTRICTS[di].code,
+                sex,
+                &value.to_string(),
+            ],
+            ',',
+            "\n",
+        );
+    }
     (out.into_bytes(), rows.len())
 }
 
