@@ -2,12 +2,17 @@
 //! they refer to and a hub config), and measures PostgreSQL's own COPY of the same CSV
 //! as the reference. `bench/run.py` drives a whole run; see `bench/README.md`.
 
+mod analytics;
+
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use sqlx::Connection;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 struct Cli {
@@ -31,6 +36,22 @@ enum Command {
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Load a national dataset into a fresh hub database, then time computing every
+    /// indicator against a hand-written GROUP BY, and again after one province changed.
+    Analytics {
+        /// Database URL of a fresh hub database (sqlite://FILE or postgres://...).
+        #[arg(long)]
+        url: String,
+        /// The national subdistrict list (kongvut subdistricts.csv).
+        #[arg(long)]
+        subdistricts: PathBuf,
+        /// Schools, spread over the subdistricts.
+        #[arg(long, default_value_t = 30_000)]
+        schools: usize,
+        /// The province whose observations change for the incremental step.
+        #[arg(long, default_value = "90")]
+        province: String,
     },
     /// COPY obs.csv into an unindexed table and two keyed ones (the database's collation,
     /// and byte order); print seconds for each.
@@ -56,6 +77,11 @@ const INDICATORS: [&str; 7] = [
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    // The computation's own log line splits its time by phase (RUST_LOG=info).
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     match Cli::parse().command {
         Command::Generate {
             rows,
@@ -64,10 +90,16 @@ async fn main() -> Result<()> {
             out,
         } => generate(rows, xlsx_rows, &subdistricts, &out),
         Command::CopyReference { url, csv } => copy_reference(&url, &csv).await,
+        Command::Analytics {
+            url,
+            subdistricts,
+            schools,
+            province,
+        } => analytics::run(&url, &subdistricts, schools, &province).await,
     }
 }
 
-fn subdistrict_codes(path: &Path) -> Result<Vec<String>> {
+pub(crate) fn subdistrict_codes(path: &Path) -> Result<Vec<String>> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut codes = Vec::new();
     for line in BufReader::new(file).lines().skip(1) {

@@ -7,7 +7,8 @@
 --   JSON, read by the same type as the config. Provisioned rules come from the config
 --   file and are replaced at each start; the others were saved through the API.
 -- * `indicator_values`: computed values per indicator, area, period and breakdown,
---   written by analytics after each load that changed data and on demand.
+--   written by analytics after each load that changed data and on demand;
+--   `computed_periods` lists the periods each indicator has values for.
 -- * `alerts` had never been written: it is made again with what an alert's lifecycle
 --   needs, and at most one alert per indicator, area and rule is not resolved.
 ALTER TABLE indicators ADD COLUMN description_th TEXT;
@@ -48,7 +49,15 @@ CREATE TABLE indicator_values (
     sources     TEXT NOT NULL,
     PRIMARY KEY (indicator, area_code, period, breakdown)
 );
-CREATE INDEX indicator_values_parent ON indicator_values (indicator, parent_code, period, breakdown);
+
+-- The periods each indicator has computed values for, so that "the latest period" is
+-- a look at a few rows rather than a scan of the indicator's values.
+CREATE TABLE computed_periods (
+    indicator   TEXT COLLATE "C" NOT NULL,
+    period      TEXT COLLATE "C" NOT NULL,
+    value_count BIGINT NOT NULL,
+    PRIMARY KEY (indicator, period)
+);
 
 DROP TABLE alerts;
 CREATE TABLE alerts (

@@ -300,7 +300,7 @@ both_backends!(
 
         let open = app
         .graphql(
-            r#"{ alerts(filter: { indicators: ["extremely_poor_students"] }) { id rule areaCode } }"#,
+            r#"{ alerts(filter: { indicators: ["extremely_poor_students"] }) { id rule areaCode severity } }"#,
             Value::Null,
         )
         .await;
@@ -341,10 +341,35 @@ both_backends!(
             *attempts.lock().unwrap() > raised.len(),
             "the refused post was retried"
         );
-        let event = received.lock().unwrap()[0].clone();
-        assert_eq!(event["event"], json!("raised"));
-        assert_eq!(event["rule"], json!("poverty_high"));
-        assert_eq!(event["severity"], json!("warning"));
+        // Deleting the rule resolves its alerts (nothing would evaluate them again).
+        let deleted = app
+            .graphql_as_admin(
+                r#"mutation { deleteAlertRule(name: "poverty_high", by: "Somchai") }"#,
+                Value::Null,
+            )
+            .await;
+        assert_eq!(deleted["deleteAlertRule"], json!(true));
+        let left = app
+            .graphql(
+                r#"{ alerts(filter: { indicators: ["extremely_poor_students"], statuses: [OPEN, ACKNOWLEDGED] }) { rule } }"#,
+                Value::Null,
+            )
+            .await;
+        assert!(!left.to_string().contains("poverty_high"), "{left}");
+        for event in received.lock().unwrap().iter() {
+            assert_eq!(event["event"], json!("raised"));
+            assert_eq!(event["rule"], json!("poverty_high"));
+            let alert = open["alerts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|a| a["rule"] == "poverty_high" && a["areaCode"] == event["area"])
+                .expect("the alert of the event");
+            assert_eq!(
+                event["severity"].as_str().map(str::to_uppercase).as_deref(),
+                alert["severity"].as_str()
+            );
+        }
         app.stop().await.expect("stops");
     }
 );

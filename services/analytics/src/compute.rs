@@ -2,25 +2,60 @@
 //! precedence, totalled across breakdowns, rolled up the area hierarchy, divided into
 //! ratios and means, then ranked, compared with the parent and the previous period,
 //! and banded. Pure functions over what the store gave; no I/O.
+//!
+//! A national computation handles millions of values, so areas, periods, breakdowns
+//! and sources are numbered once and values are keyed by one integer; text comes back
+//! only when the finished values are written out.
 
 use abe_schema::period::Period;
-use abe_schema::{AreaLevel, Band, Breakdown, Direction, Indicator, IndicatorKind, Threshold};
+use abe_schema::{AreaLevel, Band, Breakdown, Indicator, IndicatorKind, Threshold};
 use abe_store::{AreaNode, IndicatorValue, ObservationSum, ValueSource};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::HashMap;
 
-/// A computed value's key: area, period, breakdown.
-type Key = (String, String, String);
+/// A period's place in time, then its spelling (see [`period_order`]).
+type PeriodOrder = (i64, String);
 
-/// The area hierarchy and what the computation needs to know about it.
+/// Orders periods in time: by start month when they parse, by text otherwise.
+pub fn period_order(period: &str) -> PeriodOrder {
+    match period.parse::<Period>() {
+        Ok(p) => (p.start_month(), period.to_string()),
+        Err(_) => (i64::MAX, period.to_string()),
+    }
+}
+
+/// Numbers for texts, first come first numbered.
+#[derive(Debug, Default)]
+struct Interner {
+    ids: FxHashMap<String, u32>,
+    texts: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, text: &str) -> u32 {
+        if let Some(&id) = self.ids.get(text) {
+            return id;
+        }
+        let id = self.texts.len() as u32;
+        self.ids.insert(text.to_string(), id);
+        self.texts.push(text.to_string());
+        id
+    }
+}
+
+/// The area hierarchy and what the computation needs to know about it, areas numbered.
 #[derive(Debug, Default)]
 pub struct Tree {
-    nodes: HashMap<String, AreaNode>,
+    index: FxHashMap<String, u32>,
+    codes: Vec<String>,
+    levels: Vec<AreaLevel>,
+    parents: Vec<Option<u32>>,
     /// Number of child areas of each area.
-    children: HashMap<String, i64>,
+    children: Vec<i64>,
     /// Number of schools in each area.
-    schools: HashMap<String, i64>,
+    schools: Vec<i64>,
     /// Each connector's agency, for precedence by agency.
-    agencies: HashMap<String, String>,
+    agencies: FxHashMap<String, String>,
 }
 
 impl Tree {
@@ -30,30 +65,50 @@ impl Tree {
         schools: Vec<(String, i64)>,
         agencies: Vec<(String, Option<String>)>,
     ) -> Tree {
-        let mut children: HashMap<String, i64> = HashMap::new();
+        let mut tree = Tree::default();
         for a in &areas {
-            if let Some(parent) = &a.parent_code {
-                *children.entry(parent.clone()).or_default() += 1;
+            tree.index.insert(a.code.clone(), tree.codes.len() as u32);
+            tree.codes.push(a.code.clone());
+            tree.levels.push(a.level);
+        }
+        tree.children = vec![0; areas.len()];
+        tree.schools = vec![0; areas.len()];
+        for a in &areas {
+            let parent = a
+                .parent_code
+                .as_deref()
+                .and_then(|p| tree.index.get(p).copied());
+            if let Some(p) = parent {
+                tree.children[p as usize] += 1;
+            }
+            tree.parents.push(parent);
+        }
+        for (area, count) in schools {
+            if let Some(&id) = tree.index.get(&area) {
+                tree.schools[id as usize] = count;
             }
         }
-        Tree {
-            nodes: areas.into_iter().map(|a| (a.code.clone(), a)).collect(),
-            children,
-            schools: schools.into_iter().collect(),
-            agencies: agencies
-                .into_iter()
-                .filter_map(|(c, a)| Some((c, a?)))
-                .collect(),
-        }
+        tree.agencies = agencies
+            .into_iter()
+            .filter_map(|(c, a)| Some((c, a?)))
+            .collect();
+        tree
     }
+}
 
-    fn level(&self, code: &str) -> Option<AreaLevel> {
-        self.nodes.get(code).map(|n| n.level)
-    }
+/// A value's key: area, period and breakdown numbers packed in one integer.
+type Key = u64;
 
-    fn parent(&self, code: &str) -> Option<&str> {
-        self.nodes.get(code)?.parent_code.as_deref()
-    }
+fn key(area: u32, period: u32, breakdown: u32) -> Key {
+    (u64::from(area) << 40) | (u64::from(period) << 24) | u64::from(breakdown)
+}
+
+fn unkey(key: Key) -> (u32, u32, u32) {
+    (
+        (key >> 40) as u32,
+        ((key >> 24) & 0xFFFF) as u32,
+        (key & 0xFF_FFFF) as u32,
+    )
 }
 
 /// A value being built: the value, what it was divided from, who reported, and from
@@ -67,51 +122,95 @@ struct Acc {
     /// Children (areas or schools) that reported, of how many; none when the area
     /// reported the value itself.
     coverage: Option<(i64, i64)>,
-    denominator_period: Option<String>,
-    sources: BTreeSet<ValueSource>,
+    /// Ratios: the denominator's period when it is not the value's.
+    denominator_period: Option<u32>,
+    /// Numbered sources, sorted, without repeats.
+    sources: Vec<u32>,
 }
 
 impl Acc {
+    fn add_sources(&mut self, sources: &[u32]) {
+        for s in sources {
+            if let Err(at) = self.sources.binary_search(s) {
+                self.sources.insert(at, *s);
+            }
+        }
+    }
+
     fn add(&mut self, other: &Acc) {
         self.num += other.num;
         self.den += other.den;
         if self.denominator_period.is_none() {
-            self.denominator_period = other.denominator_period.clone();
+            self.denominator_period = other.denominator_period;
         }
-        self.sources.extend(other.sources.iter().cloned());
-    }
-}
-
-/// A period's place in time, then its spelling (see [`period_order`]).
-type PeriodOrder = (i64, String);
-
-/// Orders periods in time: by start month when they parse, by text otherwise.
-pub fn period_order(period: &str) -> PeriodOrder {
-    match period.parse::<Period>() {
-        Ok(p) => (p.start_month(), period.to_string()),
-        Err(_) => (i64::MAX, period.to_string()),
+        self.add_sources(&other.sources);
     }
 }
 
 /// Values of one indicator, by key, before they are finished.
-type Accs = HashMap<Key, Acc>;
+type Accs = FxHashMap<Key, Acc>;
 
-/// Computes the values of `indicators` (every one whose inputs are among them or
-/// already in `inputs`), from `sums`, over `tree`. The result is unfinished: see
-/// [`finish`].
+/// What is known of a breakdown spelling: whether an indicator supports it is asked
+/// per indicator; its one dimension, when it has exactly one.
+#[derive(Debug)]
+struct BreakdownInfo {
+    dimensions: Vec<String>,
+}
+
+/// Computes indicators over a tree: call [`Computation::compute`] for each indicator,
+/// inputs first, then [`Computation::finish`].
 pub struct Computation<'a> {
     tree: &'a Tree,
+    periods: Interner,
+    breakdowns: Interner,
+    breakdown_info: Vec<BreakdownInfo>,
+    sources: Vec<ValueSource>,
+    source_ids: FxHashMap<(String, i64), u32>,
     /// Values computed so far, by indicator: inputs of ratios and means.
-    done: HashMap<String, Accs>,
+    done: FxHashMap<String, Accs>,
 }
 
 impl<'a> Computation<'a> {
     /// A computation over `tree`.
     pub fn new(tree: &'a Tree) -> Self {
-        Computation {
+        let mut computation = Computation {
             tree,
-            done: HashMap::new(),
+            periods: Interner::default(),
+            breakdowns: Interner::default(),
+            breakdown_info: Vec::new(),
+            sources: Vec::new(),
+            source_ids: FxHashMap::default(),
+            done: FxHashMap::default(),
+        };
+        // The total is breakdown 0.
+        computation.breakdown("");
+        computation
+    }
+
+    fn breakdown(&mut self, text: &str) -> u32 {
+        let id = self.breakdowns.id(text);
+        if id as usize == self.breakdown_info.len() {
+            let dimensions = Breakdown::decode(text)
+                .0
+                .into_iter()
+                .map(|(d, _)| d)
+                .collect();
+            self.breakdown_info.push(BreakdownInfo { dimensions });
         }
+        id
+    }
+
+    fn source(&mut self, connector: &str, run: i64) -> u32 {
+        if let Some(&id) = self.source_ids.get(&(connector.to_string(), run)) {
+            return id;
+        }
+        let id = self.sources.len() as u32;
+        self.sources.push(ValueSource {
+            connector: connector.to_string(),
+            run,
+        });
+        self.source_ids.insert((connector.to_string(), run), id);
+        id
     }
 
     /// Computes `indicator` from its observation sums (counts, means, latest) or from
@@ -119,57 +218,201 @@ impl<'a> Computation<'a> {
     pub fn compute(&mut self, indicator: &Indicator, sums: &[&ObservationSum]) {
         let accs = match indicator.kind {
             IndicatorKind::Count => {
-                self.roll_up(indicator, own_values(self.tree, indicator, sums, None))
-            }
-            IndicatorKind::Mean => {
-                let weights = indicator.weight.as_ref().and_then(|w| self.done.get(w));
-                let own = own_values(self.tree, indicator, sums, Some(weights));
+                let own = self.own_values(indicator, sums, false);
                 self.roll_up(indicator, own)
             }
-            IndicatorKind::Latest => own_values(self.tree, indicator, sums, None),
+            IndicatorKind::Mean => {
+                let own = self.own_values(indicator, sums, true);
+                self.roll_up(indicator, own)
+            }
+            IndicatorKind::Latest => self.own_values(indicator, sums, false),
             IndicatorKind::Ratio => self.ratio(indicator),
         };
         self.done.insert(indicator.code.clone(), accs);
     }
 
+    /// The value each area (or its schools) reported itself, per period and
+    /// breakdown: one connector per area and period by the indicator's source
+    /// precedence; the area's own rows before its schools'; a total from the source's
+    /// total row, else from the breakdown rows of one dimension (never both). Means
+    /// take each area's weight from the weight indicator computed before (every area
+    /// weighs 1 without one).
+    fn own_values(&mut self, indicator: &Indicator, sums: &[&ObservationSum], mean: bool) -> Accs {
+        let tree = self.tree;
+        // Choose the connector per (area, from_schools, period): precedence, then the
+        // latest run, then the name.
+        let mut chosen: FxHashMap<(u32, bool, &str), (usize, i64, &str)> = FxHashMap::default();
+        let mut has_direct: FxHashSet<(u32, &str)> = FxHashSet::default();
+        for s in sums {
+            let Some(&area) = tree.index.get(&s.area_code) else {
+                continue;
+            };
+            if !s.from_schools {
+                has_direct.insert((area, s.period.as_str()));
+            }
+            let candidate = (
+                precedence(tree, indicator, &s.connector),
+                -s.run_id,
+                s.connector.as_str(),
+            );
+            chosen
+                .entry((area, s.from_schools, s.period.as_str()))
+                .and_modify(|best| {
+                    if candidate < *best {
+                        *best = candidate;
+                    }
+                })
+                .or_insert(candidate);
+        }
+        let mut rows: FxHashMap<(u32, &str), Vec<&ObservationSum>> = FxHashMap::default();
+        for s in sums {
+            let Some(&area) = tree.index.get(&s.area_code) else {
+                continue;
+            };
+            if chosen
+                .get(&(area, s.from_schools, s.period.as_str()))
+                .map(|c| c.2)
+                != Some(s.connector.as_str())
+            {
+                continue;
+            }
+            if s.from_schools && has_direct.contains(&(area, s.period.as_str())) {
+                continue;
+            }
+            rows.entry((area, s.period.as_str())).or_default().push(s);
+        }
+        let weights = indicator.weight.as_ref().and_then(|w| self.done.remove(w));
+        let mut accs = Accs::default();
+        for ((area, period_text), group) in rows {
+            let period = self.periods.id(period_text);
+            let from_schools = group.iter().any(|s| s.from_schools);
+            if from_schools && indicator.kind == IndicatorKind::Latest {
+                continue;
+            }
+            // (breakdown, value, rows, source)
+            let mut parts: Vec<(u32, f64, i64, u32)> = Vec::with_capacity(group.len() + 1);
+            for s in &group {
+                let breakdown = self.breakdown(&s.breakdown);
+                if !supported(indicator, &self.breakdown_info[breakdown as usize]) {
+                    continue;
+                }
+                let source = self.source(&s.connector, s.run_id);
+                parts.push((breakdown, s.value, s.n, source));
+            }
+            if !parts.iter().any(|p| p.0 == 0) {
+                if let Some(total) = self.total_from_breakdowns(indicator, &parts) {
+                    parts.push(total);
+                }
+            }
+            for (breakdown, value, n, source) in parts {
+                let k = key(area, period, breakdown);
+                let (num, den) = if mean {
+                    // Schools' rows of an area are averaged, then the area is weighed.
+                    let weight = match &weights {
+                        None => 1.0,
+                        Some(weights) => match weights.get(&k) {
+                            Some(w) => w.num,
+                            None => continue,
+                        },
+                    };
+                    (value / n.max(1) as f64 * weight, weight)
+                } else {
+                    (value, 0.0)
+                };
+                let coverage = from_schools.then(|| {
+                    let schools = tree.schools[area as usize];
+                    (n, schools.max(n))
+                });
+                accs.insert(
+                    k,
+                    Acc {
+                        num,
+                        den,
+                        coverage,
+                        denominator_period: None,
+                        sources: vec![source],
+                    },
+                );
+            }
+        }
+        if let (Some(w), Some(code)) = (weights, &indicator.weight) {
+            self.done.insert(code.clone(), w);
+        }
+        accs
+    }
+
+    /// A total from the rows of one dimension alone (`sex=female`, `sex=male`): the
+    /// first supported dimension that has such rows, in the indicator's order (else by
+    /// name).
+    fn total_from_breakdowns(
+        &self,
+        indicator: &Indicator,
+        parts: &[(u32, f64, i64, u32)],
+    ) -> Option<(u32, f64, i64, u32)> {
+        let single = |p: &(u32, f64, i64, u32)| -> Option<&str> {
+            match self.breakdown_info[p.0 as usize].dimensions.as_slice() {
+                [dimension] => Some(dimension.as_str()),
+                _ => None,
+            }
+        };
+        let dimension = parts.iter().filter_map(single).min_by_key(|d| {
+            (
+                indicator
+                    .breakdowns
+                    .iter()
+                    .position(|b| b == d)
+                    .unwrap_or(usize::MAX),
+                *d,
+            )
+        })?;
+        let rows: Vec<&(u32, f64, i64, u32)> = parts
+            .iter()
+            .filter(|p| single(p) == Some(dimension))
+            .collect();
+        let value = rows.iter().map(|r| r.1).sum();
+        let n = rows.iter().map(|r| r.2).max().unwrap_or(0);
+        Some((0, value, n, rows[0].3))
+    }
+
     /// Sums (or weighs) children into parents, level by level from the bottom; an
     /// area's own reported value wins over its children's sum.
     fn roll_up(&self, indicator: &Indicator, mut accs: Accs) -> Accs {
+        let tree = self.tree;
         let divided = matches!(indicator.kind, IndicatorKind::Mean | IndicatorKind::Ratio);
         for level in [AreaLevel::Subdistrict, AreaLevel::District] {
-            let mut sums: HashMap<Key, (Acc, i64)> = HashMap::new();
-            for ((area, period, breakdown), acc) in &accs {
-                if self.tree.level(area) != Some(level) {
+            let mut sums: FxHashMap<Key, (Acc, i64)> = FxHashMap::default();
+            for (&k, acc) in &accs {
+                let (area, period, breakdown) = unkey(k);
+                if tree.levels[area as usize] != level {
                     continue;
                 }
-                let Some(parent) = self.tree.parent(area) else {
+                let Some(parent) = tree.parents[area as usize] else {
                     continue;
                 };
-                let entry = sums
-                    .entry((parent.to_string(), period.clone(), breakdown.clone()))
-                    .or_default();
+                let entry = sums.entry(key(parent, period, breakdown)).or_default();
                 entry.0.add(acc);
                 entry.1 += 1;
             }
-            for (key, (mut acc, reported)) in sums {
-                if accs.contains_key(&key) {
+            for (k, (mut acc, reported)) in sums {
+                if accs.contains_key(&k) {
                     continue;
                 }
-                let expected = self.tree.children.get(&key.0).copied().unwrap_or(0);
+                let expected = tree.children[unkey(k).0 as usize];
                 acc.coverage = Some((reported, expected.max(reported)));
                 if divided && acc.den == 0.0 {
                     continue;
                 }
-                accs.insert(key, acc);
+                accs.insert(k, acc);
             }
         }
         accs
     }
 
     /// Numerator / denominator x multiplier per key, the denominator of the same period
-    /// or the nearest earlier one within the lag.
-    fn ratio(&self, indicator: &Indicator) -> Accs {
-        let empty = Accs::new();
+    /// or the nearest earlier one within the lag; an area whose children have pairs
+    /// sums theirs.
+    fn ratio(&mut self, indicator: &Indicator) -> Accs {
+        let empty = Accs::default();
         let part = |code: &Option<String>| {
             code.as_ref()
                 .and_then(|c| self.done.get(c))
@@ -177,28 +420,32 @@ impl<'a> Computation<'a> {
         };
         let numerators = part(&indicator.numerator);
         let denominators = part(&indicator.denominator);
+        let orders: Vec<PeriodOrder> = self.periods.texts.iter().map(|p| period_order(p)).collect();
         let lag_months = i64::from(indicator.denominator_lag.unwrap_or(0)) * 12;
         // Denominator periods per (area, breakdown), in time order.
-        let mut by_place: HashMap<(&str, &str), Vec<(PeriodOrder, &Acc)>> = HashMap::new();
-        for ((area, period, breakdown), acc) in denominators {
+        let mut by_place: FxHashMap<(u32, u32), Vec<(u32, &Acc)>> = FxHashMap::default();
+        for (&k, acc) in denominators {
+            let (area, period, breakdown) = unkey(k);
             by_place
                 .entry((area, breakdown))
                 .or_default()
-                .push((period_order(period), acc));
+                .push((period, acc));
         }
         for periods in by_place.values_mut() {
-            periods.sort_by(|a, b| a.0.cmp(&b.0));
+            periods.sort_by(|a, b| orders[a.0 as usize].cmp(&orders[b.0 as usize]));
         }
-        let mut accs = Accs::new();
-        for ((area, period, breakdown), num) in numerators {
-            let Some(periods) = by_place.get(&(area.as_str(), breakdown.as_str())) else {
+        let mut accs = Accs::default();
+        for (&k, num) in numerators {
+            let (area, period, breakdown) = unkey(k);
+            let Some(periods) = by_place.get(&(area, breakdown)) else {
                 continue;
             };
-            let at = period_order(period);
+            let at = &orders[period as usize];
             let found = periods.iter().rev().find(|(p, _)| {
-                p.1 == *period || (p.0 <= at.0 && at.0 != i64::MAX && at.0 - p.0 <= lag_months)
+                let o = &orders[*p as usize];
+                *p == period || (o.0 <= at.0 && at.0 != i64::MAX && at.0 - o.0 <= lag_months)
             });
-            let Some((den_period, den)) = found else {
+            let Some(&(den_period, den)) = found else {
                 continue;
             };
             if den.num == 0.0 {
@@ -208,77 +455,135 @@ impl<'a> Computation<'a> {
                 num: num.num,
                 den: den.num,
                 coverage: None,
-                denominator_period: (den_period.1 != *period).then(|| den_period.1.clone()),
+                denominator_period: (den_period != period).then_some(den_period),
                 sources: num.sources.clone(),
             };
-            acc.sources.extend(den.sources.iter().cloned());
-            accs.insert((area.clone(), period.clone(), breakdown.clone()), acc);
+            acc.add_sources(&den.sources);
+            accs.insert(k, acc);
         }
         // An area whose children have pairs sums theirs, so that a child lacking one
         // half (a district that did not report its population) is left out of both
         // the numerator and the denominator rather than only one of them.
-        let with_children: HashSet<Key> = accs
+        let tree = self.tree;
+        let with_children: FxHashSet<Key> = accs
             .keys()
-            .filter_map(|(area, period, breakdown)| {
-                Some((
-                    self.tree.parent(area)?.to_string(),
-                    period.clone(),
-                    breakdown.clone(),
-                ))
+            .filter_map(|&k| {
+                let (area, period, breakdown) = unkey(k);
+                Some(key(tree.parents[area as usize]?, period, breakdown))
             })
             .collect();
-        accs.retain(|key, _| !with_children.contains(key));
+        accs.retain(|k, _| !with_children.contains(k));
         self.roll_up(indicator, accs)
     }
 
-    /// The finished values of every indicator computed, in no order.
+    /// The finished values of every indicator computed: ranked among siblings,
+    /// compared with the parent and the previous period, banded.
     pub fn finish(
         self,
         catalogue: &HashMap<String, Indicator>,
         thresholds: &[Threshold],
     ) -> Vec<IndicatorValue> {
-        let mut out = Vec::new();
-        for (code, accs) in self.done {
-            let Some(indicator) = catalogue.get(&code) else {
+        let tree = self.tree;
+        let orders: Vec<PeriodOrder> = self.periods.texts.iter().map(|p| period_order(p)).collect();
+        let mut sources_json: FxHashMap<Vec<u32>, String> = FxHashMap::default();
+        let mut out = Vec::with_capacity(self.done.values().map(|accs| accs.len()).sum());
+        for (code, accs) in &self.done {
+            let Some(indicator) = catalogue.get(code) else {
                 continue;
             };
-            for ((area, period, breakdown), acc) in accs {
-                let Some(level) = self.tree.level(&area) else {
-                    continue;
-                };
-                let value = value_of(indicator, &acc);
-                if !value.is_finite() {
-                    continue;
-                }
+            let direction = indicator.direction;
+            let values: FxHashMap<Key, f64> = accs
+                .iter()
+                .map(|(&k, acc)| (k, value_of(indicator, acc)))
+                .filter(|(_, v)| v.is_finite())
+                .collect();
+            // Siblings (parent, level, period, breakdown), worst first.
+            let mut groups: FxHashMap<(u32, AreaLevel, u32, u32), Vec<f64>> = FxHashMap::default();
+            // Each place's periods (area, breakdown), in time order.
+            let mut series: FxHashMap<(u32, u32), Vec<u32>> = FxHashMap::default();
+            for (&k, &v) in &values {
+                let (area, period, breakdown) = unkey(k);
+                let parent = tree.parents[area as usize].unwrap_or(u32::MAX);
+                groups
+                    .entry((parent, tree.levels[area as usize], period, breakdown))
+                    .or_default()
+                    .push(v);
+                series.entry((area, breakdown)).or_default().push(period);
+            }
+            for g in groups.values_mut() {
+                g.sort_by(|a, b| worst_first(direction, *a, *b));
+            }
+            for s in series.values_mut() {
+                s.sort_by(|a, b| orders[*a as usize].cmp(&orders[*b as usize]));
+            }
+            let bands: HashMap<AreaLevel, &Threshold> = thresholds
+                .iter()
+                .filter(|t| t.indicator == *code)
+                .map(|t| (t.level, t))
+                .collect();
+            for (&k, &value) in &values {
+                let acc = &accs[&k];
+                let (area, period, breakdown) = unkey(k);
+                let level = tree.levels[area as usize];
+                let parent = tree.parents[area as usize];
+                let siblings = &groups[&(parent.unwrap_or(u32::MAX), level, period, breakdown)];
+                let rank = siblings
+                    .partition_point(|&other| abe_schema::alerting::worse(direction, other, value))
+                    + 1;
+                let parent_value =
+                    parent.and_then(|p| values.get(&key(p, period, breakdown)).copied());
+                let s = &series[&(area, breakdown)];
+                let at = s.iter().position(|&p| p == period).unwrap_or(0);
+                let previous = at.checked_sub(1).map(|i| s[i]);
                 let (numerator, denominator) = match indicator.kind {
                     IndicatorKind::Ratio | IndicatorKind::Mean => (Some(acc.num), Some(acc.den)),
                     IndicatorKind::Count | IndicatorKind::Latest => (None, None),
                 };
+                let sources = sources_json
+                    .entry(acc.sources.clone())
+                    .or_insert_with(|| {
+                        let list: Vec<&ValueSource> = acc
+                            .sources
+                            .iter()
+                            .map(|&s| &self.sources[s as usize])
+                            .collect();
+                        serde_json::to_string(&list).unwrap_or_default()
+                    })
+                    .clone();
                 out.push(IndicatorValue {
                     indicator: code.clone(),
-                    parent_code: self.tree.parent(&area).map(str::to_string),
-                    area_code: area,
-                    period,
-                    breakdown,
+                    area_code: tree.codes[area as usize].clone(),
+                    period: self.periods.texts[period as usize].clone(),
+                    breakdown: self.breakdowns.texts[breakdown as usize].clone(),
                     level,
+                    parent_code: parent.map(|p| tree.codes[p as usize].clone()),
                     value,
                     numerator,
                     denominator,
-                    denominator_period: acc.denominator_period,
+                    denominator_period: acc
+                        .denominator_period
+                        .map(|p| self.periods.texts[p as usize].clone()),
                     reported: acc.coverage.map(|c| c.0),
                     expected: acc.coverage.map(|c| c.1),
-                    rank: None,
-                    siblings: None,
-                    parent_value: None,
-                    previous_period: None,
-                    previous_value: None,
-                    band: Band::None,
-                    sources_json: serde_json::to_string(&acc.sources).unwrap_or_default(),
+                    rank: Some(rank as i64),
+                    siblings: Some(siblings.len() as i64),
+                    parent_value,
+                    previous_period: previous.map(|p| self.periods.texts[p as usize].clone()),
+                    previous_value: previous
+                        .and_then(|p| values.get(&key(area, p, breakdown)).copied()),
+                    band: Band::of(value, direction, bands.get(&level).copied()),
+                    sources_json: sources,
                 });
             }
         }
-        relate(&mut out, catalogue, thresholds);
         out
+    }
+}
+
+fn worst_first(direction: abe_schema::Direction, a: f64, b: f64) -> std::cmp::Ordering {
+    match direction {
+        abe_schema::Direction::HigherIsWorse => b.total_cmp(&a),
+        abe_schema::Direction::LowerIsWorse => a.total_cmp(&b),
     }
 }
 
@@ -290,209 +595,38 @@ fn value_of(indicator: &Indicator, acc: &Acc) -> f64 {
     }
 }
 
-/// The rank of `value` among `values` (1 = worst), equal values sharing a rank.
-fn rank_in(direction: Direction, value: f64, values: &[f64]) -> i64 {
-    let worse = values
-        .iter()
-        .filter(|&&other| abe_schema::alerting::worse(direction, other, value))
-        .count();
-    worse as i64 + 1
-}
-
-/// Fills in what relates values to each other: rank among siblings, the parent's
-/// value, the previous period, and the band. `values` holds every value the relations
-/// need (for a scoped computation, the other provinces' rows as well).
-pub fn relate(
-    values: &mut [IndicatorValue],
-    catalogue: &HashMap<String, Indicator>,
-    thresholds: &[Threshold],
-) {
-    let thresholds: HashMap<(&str, AreaLevel), &Threshold> = thresholds
-        .iter()
-        .map(|t| ((t.indicator.as_str(), t.level), t))
-        .collect();
-    // Siblings: same indicator, parent, level, period and breakdown.
-    type Group<'v> = (&'v str, Option<&'v str>, AreaLevel, &'v str, &'v str);
-    let mut groups: HashMap<Group<'_>, Vec<f64>> = HashMap::new();
-    let mut by_key: HashMap<(&str, &str, &str, &str), f64> = HashMap::new();
-    // An area's values over time: (indicator, area, breakdown) → (period, value).
-    type Series<'v> = HashMap<(&'v str, &'v str, &'v str), Vec<(PeriodOrder, f64)>>;
-    let mut series: Series<'_> = HashMap::new();
-    for v in values.iter() {
+/// Ranks the provinces again (1 = worst) among all of `values`' provinces, per
+/// indicator, period and breakdown: after a computation scoped to some provinces, the
+/// others' values come from the store.
+pub fn rank_provinces(values: &mut [IndicatorValue], catalogue: &HashMap<String, Indicator>) {
+    let mut groups: HashMap<(String, String, String), Vec<f64>> = HashMap::new();
+    for v in values.iter().filter(|v| v.level == AreaLevel::Province) {
         groups
-            .entry((
-                &v.indicator,
-                v.parent_code.as_deref(),
-                v.level,
-                &v.period,
-                &v.breakdown,
-            ))
+            .entry((v.indicator.clone(), v.period.clone(), v.breakdown.clone()))
             .or_default()
             .push(v.value);
-        by_key.insert(
-            (&v.indicator, &v.area_code, &v.period, &v.breakdown),
-            v.value,
-        );
-        series
-            .entry((&v.indicator, &v.area_code, &v.breakdown))
-            .or_default()
-            .push((period_order(&v.period), v.value));
     }
-    for s in series.values_mut() {
-        s.sort_by(|a, b| a.0.cmp(&b.0));
-    }
-    let mut filled = Vec::with_capacity(values.len());
-    for v in values.iter() {
+    for v in values.iter_mut().filter(|v| v.level == AreaLevel::Province) {
         let direction = catalogue
             .get(&v.indicator)
             .map(|i| i.direction)
             .unwrap_or_default();
-        let siblings = &groups[&(
-            v.indicator.as_str(),
-            v.parent_code.as_deref(),
-            v.level,
-            v.period.as_str(),
-            v.breakdown.as_str(),
-        )];
-        let rank = rank_in(direction, v.value, siblings);
-        let parent_value = v.parent_code.as_deref().and_then(|p| {
-            by_key
-                .get(&(
-                    v.indicator.as_str(),
-                    p,
-                    v.period.as_str(),
-                    v.breakdown.as_str(),
-                ))
-                .copied()
-        });
-        let s = &series[&(
-            v.indicator.as_str(),
-            v.area_code.as_str(),
-            v.breakdown.as_str(),
-        )];
-        let at = s.iter().position(|(p, _)| p.1 == v.period).unwrap_or(0);
-        let previous = at.checked_sub(1).map(|i| s[i].clone());
-        let band = Band::of(
-            v.value,
-            direction,
-            thresholds.get(&(v.indicator.as_str(), v.level)).copied(),
-        );
-        filled.push((rank, siblings.len() as i64, parent_value, previous, band));
+        let siblings = &groups[&(v.indicator.clone(), v.period.clone(), v.breakdown.clone())];
+        let worse = siblings
+            .iter()
+            .filter(|&&other| abe_schema::alerting::worse(direction, other, v.value))
+            .count();
+        v.rank = Some(worse as i64 + 1);
+        v.siblings = Some(siblings.len() as i64);
     }
-    for (v, (rank, siblings, parent_value, previous, band)) in values.iter_mut().zip(filled) {
-        v.rank = Some(rank);
-        v.siblings = Some(siblings);
-        v.parent_value = parent_value;
-        v.previous_period = previous.as_ref().map(|p| p.0 .1.clone());
-        v.previous_value = previous.map(|p| p.1);
-        v.band = band;
-    }
-}
-
-/// The value each area (or its schools) reported itself, per period and breakdown: one
-/// connector per area and period by the indicator's source precedence; the area's own
-/// rows before its schools'; a total from the source's total row, else from the
-/// breakdown rows of one dimension (never both). For means, `weights` gives each
-/// area's weight (none: the indicator has no weight, so every area weighs 1).
-fn own_values(
-    tree: &Tree,
-    indicator: &Indicator,
-    sums: &[&ObservationSum],
-    weights: Option<Option<&Accs>>,
-) -> Accs {
-    // Choose the connector per (area, from_schools, period).
-    let mut chosen: HashMap<(&str, bool, &str), (usize, i64, &str)> = HashMap::new();
-    for s in sums {
-        let rank = precedence(tree, indicator, &s.connector);
-        let candidate = (rank, -s.run_id, s.connector.as_str());
-        chosen
-            .entry((&s.area_code, s.from_schools, &s.period))
-            .and_modify(|best| {
-                if candidate < *best {
-                    *best = candidate;
-                }
-            })
-            .or_insert(candidate);
-    }
-    // An area's own rows win over its schools'.
-    let has_direct: BTreeSet<(&str, &str)> = sums
-        .iter()
-        .filter(|s| !s.from_schools)
-        .map(|s| (s.area_code.as_str(), s.period.as_str()))
-        .collect();
-    let mut rows: HashMap<(&str, &str), Vec<&ObservationSum>> = HashMap::new();
-    for s in sums {
-        let key = (s.area_code.as_str(), s.from_schools, s.period.as_str());
-        if chosen.get(&key).map(|c| c.2) != Some(s.connector.as_str()) {
-            continue;
-        }
-        if s.from_schools && has_direct.contains(&(s.area_code.as_str(), s.period.as_str())) {
-            continue;
-        }
-        rows.entry((&s.area_code, &s.period)).or_default().push(s);
-    }
-    let mut accs = Accs::new();
-    for ((area, period), group) in rows {
-        let from_schools = group.iter().any(|s| s.from_schools);
-        let mut parts: HashMap<String, (f64, i64, &ObservationSum)> = HashMap::new();
-        for s in &group {
-            if !supported(indicator, &s.breakdown) {
-                continue;
-            }
-            parts.insert(s.breakdown.clone(), (s.value, s.n, s));
-        }
-        if !parts.contains_key("") {
-            if let Some((value, n, s)) = total_from_breakdowns(indicator, &parts) {
-                parts.insert(String::new(), (value, n, s));
-            }
-        }
-        for (breakdown, (value, n, s)) in parts {
-            let mean_of_rows = value / n.max(1) as f64;
-            let (num, den) = match (indicator.kind, weights) {
-                (IndicatorKind::Mean, Some(weights)) => {
-                    let weight = match weights {
-                        None => 1.0,
-                        Some(weights) => match weights.get(&(
-                            area.to_string(),
-                            period.to_string(),
-                            breakdown.clone(),
-                        )) {
-                            Some(w) => w.num,
-                            None => continue,
-                        },
-                    };
-                    (mean_of_rows * weight, weight)
-                }
-                (IndicatorKind::Latest, _) if from_schools => continue,
-                _ => (value, 0.0),
-            };
-            let coverage = from_schools.then(|| {
-                let schools = tree.schools.get(area).copied().unwrap_or(0);
-                (n, schools.max(n))
-            });
-            let mut sources = BTreeSet::new();
-            sources.insert(ValueSource {
-                connector: s.connector.clone(),
-                run: s.run_id,
-            });
-            accs.insert(
-                (area.to_string(), period.to_string(), breakdown),
-                Acc {
-                    num,
-                    den,
-                    coverage,
-                    denominator_period: None,
-                    sources,
-                },
-            );
-        }
-    }
-    accs
 }
 
 /// Where a connector stands in the indicator's precedence (by its name or its
 /// agency's code); unlisted connectors after every listed one.
 fn precedence(tree: &Tree, indicator: &Indicator, connector: &str) -> usize {
+    if indicator.sources.is_empty() {
+        return usize::MAX;
+    }
     let agency = tree.agencies.get(connector).map(String::as_str);
     indicator
         .sources
@@ -501,43 +635,13 @@ fn precedence(tree: &Tree, indicator: &Indicator, connector: &str) -> usize {
         .unwrap_or(usize::MAX)
 }
 
-/// Whether the indicator computes values for `breakdown`: the total always; others
+/// Whether the indicator computes values for a breakdown: the total always; others
 /// when every dimension is one it supports (any, when it names none).
-fn supported(indicator: &Indicator, breakdown: &str) -> bool {
-    breakdown.is_empty()
+fn supported(indicator: &Indicator, info: &BreakdownInfo) -> bool {
+    info.dimensions.is_empty()
         || indicator.breakdowns.is_empty()
-        || Breakdown::decode(breakdown)
-            .0
+        || info
+            .dimensions
             .iter()
-            .all(|(d, _)| indicator.breakdowns.contains(d))
-}
-
-/// A total from the rows of one dimension alone (`sex=female`, `sex=male`): the first
-/// supported dimension that has such rows, in the indicator's order (else by name).
-fn total_from_breakdowns<'s>(
-    indicator: &Indicator,
-    parts: &HashMap<String, (f64, i64, &'s ObservationSum)>,
-) -> Option<(f64, i64, &'s ObservationSum)> {
-    let mut single: HashMap<String, Vec<(f64, i64, &'s ObservationSum)>> = HashMap::new();
-    for (breakdown, part) in parts {
-        let pairs = Breakdown::decode(breakdown).0;
-        if let [(dimension, _)] = pairs.as_slice() {
-            single.entry(dimension.clone()).or_default().push(*part);
-        }
-    }
-    let mut dimensions: Vec<&String> = single.keys().collect();
-    dimensions.sort_by_key(|d| {
-        (
-            indicator
-                .breakdowns
-                .iter()
-                .position(|b| b == *d)
-                .unwrap_or(usize::MAX),
-            d.to_string(),
-        )
-    });
-    let rows = &single[*dimensions.first()?];
-    let value = rows.iter().map(|r| r.0).sum();
-    let n = rows.iter().map(|r| r.1).max().unwrap_or(0);
-    Some((value, n, rows[0].2))
+            .all(|d| indicator.breakdowns.contains(d))
 }

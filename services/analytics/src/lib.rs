@@ -9,7 +9,7 @@ pub mod inequality;
 mod rules;
 mod webhook;
 
-pub use compute::{period_order, relate, Computation, Tree};
+pub use compute::{period_order, rank_provinces, Computation, Tree};
 pub use inequality::{inequality, Inequality};
 pub use rules::{evaluate, Findings};
 pub use webhook::{Notifier, WebhookEvent};
@@ -120,6 +120,7 @@ impl Analytics {
             return Ok(ComputeReport::default());
         }
         let sums = self.store.observation_sums(&order, &change.scope).await?;
+        let read_ms = started.elapsed().as_millis() as u64;
         let mut by_indicator: HashMap<&str, Vec<&abe_store::ObservationSum>> = HashMap::new();
         for s in &sums {
             by_indicator.entry(&s.indicator).or_default().push(s);
@@ -140,6 +141,7 @@ impl Analytics {
             }
         }
         let mut values = computation.finish(&catalogue, &thresholds);
+        let computed_ms = started.elapsed().as_millis() as u64;
         if let Scope::Provinces(_) = &change.scope {
             // Provinces rank among all provinces: bring the others' values in.
             let others = self
@@ -151,7 +153,7 @@ impl Analytics {
                     .into_iter()
                     .filter(|v| !change.scope.contains(&v.area_code)),
             );
-            relate(&mut values, &catalogue, &thresholds);
+            rank_provinces(&mut values, &catalogue);
         }
         let rules = self.store.alert_rules(Some(&order)).await?;
         let in_scope: Vec<abe_store::IndicatorValue> = values
@@ -159,10 +161,18 @@ impl Analytics {
             .filter(|v| change.scope.contains(&v.area_code))
             .cloned()
             .collect();
+        // Written in this process's turn: on SQLite, a run committing between a read
+        // and a write of the computation's transactions would fail one of them.
+        let turn = self.store.write_turn().await;
         let written = self
             .store
-            .replace_computed_values(&order, &change.scope, values)
+            .replace_computed_values(
+                change.indicators.is_some().then_some(order.as_slice()),
+                &change.scope,
+                values,
+            )
             .await?;
+        let written_ms = started.elapsed().as_millis() as u64;
         let findings = evaluate(&rules, &catalogue, &thresholds, &in_scope);
         let evaluated = Evaluated {
             rules: rules.iter().map(|r| r.name.clone()).collect(),
@@ -173,6 +183,7 @@ impl Analytics {
             .store
             .reconcile_alerts(&evaluated, findings.firing, chrono::Utc::now())
             .await?;
+        drop(turn);
         self.notifier.notify(&rules, &changes);
         let report = ComputeReport {
             indicators: order,
@@ -188,6 +199,10 @@ impl Analytics {
             raised = report.raised,
             resolved = report.resolved,
             millis = report.millis,
+            read_ms,
+            compute_ms = computed_ms - read_ms,
+            write_ms = written_ms - computed_ms,
+            alerts_ms = report.millis - written_ms,
             "indicators computed"
         );
         Ok(report)

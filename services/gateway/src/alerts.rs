@@ -408,10 +408,14 @@ impl AlertMutation {
         Ok(AlertRule(rule))
     }
 
-    /// Deletes an alert rule saved through the API; its alerts stay with their history.
-    /// Returns whether one was deleted (provisioned rules are not).
-    async fn delete_alert_rule(&self, ctx: &Context<'_>, name: String) -> Result<bool> {
+    /// Deletes an alert rule saved through the API; its unresolved alerts are resolved
+    /// by `by` (nothing would evaluate them again), and all its alerts stay with their
+    /// history. Returns whether one was deleted (provisioned rules are not).
+    async fn delete_alert_rule(&self, ctx: &Context<'_>, name: String, by: String) -> Result<bool> {
         ctx.data::<crate::Operations>()?.authorize(ctx)?;
-        store(ctx)?.delete_alert_rule(&name).await.map_err(failure)
+        store(ctx)?
+            .delete_alert_rule(&name, by.trim(), Utc::now())
+            .await
+            .map_err(failure)
     }
 }

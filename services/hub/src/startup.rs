@@ -153,12 +153,13 @@ impl Application {
             .with_context(|| format!("listening on {listen}"))?;
         let address = listener.local_addr()?;
         let pipeline = Pipeline::new(store.clone()).with_lease(settings.run_lease);
+        // Listening before the scheduler starts: no run commits unannounced.
+        let analytics = Analytics::new(store.clone());
+        compute_after_runs(&pipeline, analytics.clone());
         let registry = config.registry(&store)?;
         let connectors = registry.all().await?;
         let scheduler = Scheduler::start(pipeline.clone(), connectors).await?;
         let registry = registry.with_scheduler(scheduler.clone());
-        let analytics = Analytics::new(store.clone());
-        compute_after_runs(&pipeline, analytics.clone());
         tracing::info!(%address, "GraphQL at /graphql");
         Ok(Application {
             store,

@@ -216,9 +216,6 @@ pub struct Pipeline {
     /// This process, as run leases name it.
     owner: Arc<str>,
     lease: Duration,
-    /// SQLite has one writer; runs of one process take turns instead of waiting on its
-    /// lock.
-    sqlite_writer: Arc<tokio::sync::Mutex<()>>,
     /// The runs of this process in progress (by a number of this process: a run is
     /// registered before its journal id exists), to stop them when it shuts down.
     active: Arc<std::sync::Mutex<ActiveRuns>>,
@@ -302,7 +299,6 @@ impl Pipeline {
             store,
             owner: lease_owner().into(),
             lease: DEFAULT_LEASE,
-            sqlite_writer: Arc::default(),
             active: Arc::default(),
             stopping: Arc::default(),
             committed: tokio::sync::broadcast::channel(COMMITTED_BACKLOG).0,
@@ -420,10 +416,8 @@ impl Pipeline {
         let heartbeat = self.keep_lease(run_id, &cancel, &lost);
         let mut outcome = RunOutcome::default();
         let result = {
-            let _writer = match self.store.backend() {
-                abe_store::Backend::Sqlite => Some(self.sqlite_writer.lock().await),
-                abe_store::Backend::Postgres => None,
-            };
+            // SQLite has one writer; runs and computations of this process take turns.
+            let _writer = self.store.write_turn().await;
             self.load(def, &lease, &mut outcome, &cancel).await
         };
         drop(heartbeat);

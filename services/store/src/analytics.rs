@@ -58,7 +58,25 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// Adds the scope's condition on `column`, a code column in byte order (the
+    /// observations' and computed values': a range walks their keys).
     fn push(&self, w: &mut Where, column: &str) {
+        if let Scope::Provinces(codes) = self {
+            if codes.is_empty() {
+                w.push("1 = 0", []);
+                return;
+            }
+            let marks = vec![format!("({column} >= ? AND {column} < ?)"); codes.len()].join(" OR ");
+            w.push(
+                &format!("({marks})"),
+                codes.iter().flat_map(|c| prefix_range(c)),
+            );
+        }
+    }
+
+    /// The same on a column in the database's own collation (alerts), where only LIKE
+    /// means "starts with".
+    fn push_like(&self, w: &mut Where, column: &str) {
         if let Scope::Provinces(codes) = self {
             if codes.is_empty() {
                 w.push("1 = 0", []);
@@ -81,6 +99,13 @@ impl Scope {
             Scope::Provinces(codes) => codes.iter().any(|c| area_code.starts_with(c.as_str())),
         }
     }
+}
+
+/// The bounds of the codes starting with `prefix`, as a range both databases walk an
+/// index for (SQLite uses no index for LIKE on a case-sensitive column). Codes are
+/// ASCII, so every code with the prefix sorts below the prefix followed by DEL.
+fn prefix_range(prefix: &str) -> [Param; 2] {
+    [Param::from(prefix), Param::from(format!("{prefix}\u{7f}"))]
 }
 
 /// A source behind a computed value: the connector and the run that loaded it.
@@ -167,27 +192,27 @@ const VALUE_COLUMNS: [&str; 19] = [
     "sources",
 ];
 
-fn value_params(v: &IndicatorValue) -> Vec<Param> {
+fn value_params(v: IndicatorValue) -> Vec<Param> {
     params![
-        &v.indicator,
-        &v.area_code,
-        &v.period,
-        &v.breakdown,
+        v.indicator,
+        v.area_code,
+        v.period,
+        v.breakdown,
         v.level.as_str(),
-        v.parent_code.clone(),
+        v.parent_code,
         v.value,
         v.numerator,
         v.denominator,
-        v.denominator_period.clone(),
+        v.denominator_period,
         v.reported,
         v.expected,
         v.rank,
         v.siblings,
         v.parent_value,
-        v.previous_period.clone(),
+        v.previous_period,
         v.previous_value,
         v.band.as_str(),
-        &v.sources_json
+        v.sources_json
     ]
 }
 
@@ -376,6 +401,18 @@ pub struct AlertFilter {
 pub const MAX_ALERTS: usize = 1_000;
 
 impl Store {
+    /// A transaction that reads, then writes. On SQLite it takes the write lock
+    /// first (waiting its turn): a read first would pin a snapshot, and a run
+    /// committing meanwhile would make the first write fail (SQLITE_BUSY_SNAPSHOT).
+    async fn begin_writing(&self, what: &str) -> Result<Tx> {
+        let mut tx = self.begin(what).await?;
+        if let Tx::Sqlite(_) = tx {
+            tx.execute("UPDATE alerts SET id = id WHERE 1 = 0", &[], what)
+                .await?;
+        }
+        Ok(tx)
+    }
+
     /// The observations of `indicators` in `scope`, summed by area (schools' rows apart
     /// from the area's own), period, breakdown and connector.
     pub async fn observation_sums(
@@ -393,7 +430,42 @@ impl Store {
              GROUP BY indicator, area_code, school_code <> '', period, breakdown, connector",
             w.sql()
         );
-        self.fetch_all(&sql, w.params, "summing observations").await
+        match self.backend() {
+            crate::Backend::Postgres => {
+                self.fetch_all(&sql, w.params, "summing observations").await
+            }
+            // A national computation reads over a million sums. sqlx hands SQLite's rows
+            // over one at a time at a cost as large as the query's own, so SQLite
+            // writes them as one JSON document instead, read here in one go.
+            crate::Backend::Sqlite => {
+                let sql = format!(
+                    "SELECT json_group_array(json_array(indicator, area_code, from_schools, \
+                     period, breakdown, connector, value, n, run_id)) FROM ({sql})"
+                );
+                let (json,): (String,) = crate::on_pool!(self, pool => crate::params::bind_all!(sqlx::query_as(&sql), w.params).fetch_one(pool).await)
+                    .context("summing observations")?;
+                type Row = (String, String, i64, String, String, String, f64, i64, i64);
+                let rows: Vec<Row> =
+                    serde_json::from_str(&json).map_err(|e| crate::StoreError::Database {
+                        context: "reading summed observations".into(),
+                        source: sqlx::Error::Decode(Box::new(e)),
+                    })?;
+                Ok(rows
+                    .into_iter()
+                    .map(|r| ObservationSum {
+                        indicator: r.0,
+                        area_code: r.1,
+                        from_schools: r.2 != 0,
+                        period: r.3,
+                        breakdown: r.4,
+                        connector: r.5,
+                        value: r.6,
+                        n: r.7,
+                        run_id: r.8,
+                    })
+                    .collect())
+            }
+        }
     }
 
     /// Every area with its level and parent.
@@ -471,28 +543,44 @@ impl Store {
             .await
     }
 
-    /// Replaces the computed values of `indicators` in `scope` with `values` in one
-    /// transaction; `values` may also hold rows outside the scope (provinces re-ranked
-    /// after one of them changed), which are updated in place.
+    /// Replaces the computed values of `indicators` (every indicator's when none) in
+    /// `scope` with `values` in one transaction; `values` may also hold rows outside
+    /// the scope (provinces re-ranked after one of them changed), which are updated in
+    /// place.
     pub async fn replace_computed_values(
         &self,
-        indicators: &[String],
+        indicators: Option<&[String]>,
         scope: &Scope,
         values: Vec<IndicatorValue>,
     ) -> Result<u64> {
         let mut tx = self.begin("replacing computed values").await?;
         let mut w = Where::default();
-        w.push_in("indicator", indicators);
+        // Everything: a DELETE without a condition, which SQLite empties the table by
+        // at once (and which drops the values of indicators no longer catalogued).
+        if let Some(indicators) = indicators {
+            w.push_in("indicator", indicators);
+        }
         scope.push(&mut w, "area_code");
-        tx.execute_owned(
-            &format!("DELETE FROM indicator_values WHERE {}", w.sql()),
-            w.params,
-            "clearing computed values",
-        )
-        .await?;
-        let (inside, outside): (Vec<_>, Vec<_>) = values
+        let delete = if w.is_empty() {
+            "DELETE FROM indicator_values".to_string()
+        } else {
+            format!("DELETE FROM indicator_values WHERE {}", w.sql())
+        };
+        tx.execute_owned(&delete, w.params, "clearing computed values")
+            .await?;
+        let (mut inside, outside): (Vec<_>, Vec<_>) = values
             .into_iter()
             .partition(|v| scope.contains(&v.area_code));
+        // In key order, each row lands beside the last instead of somewhere in the
+        // table's B-tree.
+        inside.sort_unstable_by(|a, b| {
+            (&a.indicator, &a.area_code, &a.period, &a.breakdown).cmp(&(
+                &b.indicator,
+                &b.area_code,
+                &b.period,
+                &b.breakdown,
+            ))
+        });
         let mut written = 0;
         match &mut tx {
             // A national computation writes millions of rows: one COPY, as loads do.
@@ -529,6 +617,27 @@ impl Store {
             updates.join(", ")
         );
         written += insert_values(&mut tx, outside, &on_conflict).await?;
+        let mut w = Where::default();
+        if let Some(indicators) = indicators {
+            w.push_in("indicator", indicators);
+        }
+        tx.execute_owned(
+            &format!("DELETE FROM computed_periods WHERE {}", w.sql()),
+            w.params.clone(),
+            "clearing computed periods",
+        )
+        .await?;
+        tx.execute_owned(
+            &format!(
+                "INSERT INTO computed_periods (indicator, period, value_count) \
+                 SELECT indicator, period, count(*) FROM indicator_values WHERE {} \
+                 GROUP BY indicator, period",
+                w.sql()
+            ),
+            w.params,
+            "listing computed periods",
+        )
+        .await?;
         tx.commit("committing computed values").await?;
         Ok(written)
     }
@@ -545,10 +654,7 @@ impl Store {
             w.push("level = ?", [Param::from(level.as_str())]);
         }
         if let Some(under) = &filter.under {
-            w.push(
-                "area_code LIKE ?",
-                [Param::from(format!("{}%", like_escape(under)))],
-            );
+            w.push("area_code >= ? AND area_code < ?", prefix_range(under));
         }
         if !filter.periods.is_empty() {
             w.push_in("period", &filter.periods);
@@ -574,7 +680,7 @@ impl Store {
         let mut w = Where::default();
         w.push_in("indicator", indicators);
         let sql = format!(
-            "SELECT indicator, MAX(period) FROM indicator_values WHERE {} GROUP BY indicator",
+            "SELECT indicator, MAX(period) FROM computed_periods WHERE {} GROUP BY indicator",
             w.sql()
         );
         self.fetch_all(&sql, w.params, "reading latest periods")
@@ -592,10 +698,7 @@ impl Store {
         let mut w = Where::default();
         w.push("o.indicator = ?", [Param::from(indicator)]);
         if let Some(area) = area {
-            w.push(
-                "o.area_code LIKE ?",
-                [Param::from(format!("{}%", like_escape(area)))],
-            );
+            w.push("o.area_code >= ? AND o.area_code < ?", prefix_range(area));
         }
         if let Some(period) = period {
             w.push("o.period = ?", [Param::from(period)]);
@@ -651,16 +754,50 @@ impl Store {
         .map(|n| n > 0)
     }
 
-    /// Deletes an alert rule saved through the API (provisioned ones stay); its alerts
-    /// stay with their history. Returns whether one was deleted.
-    pub async fn delete_alert_rule(&self, name: &str) -> Result<bool> {
-        self.execute(
-            "DELETE FROM alert_rules WHERE name = $1 AND provisioned = FALSE",
-            params![name],
-            "deleting an alert rule",
-        )
-        .await
-        .map(|n| n > 0)
+    /// Deletes an alert rule saved through the API (provisioned ones stay), by `by`;
+    /// its unresolved alerts are resolved, saying so, since nothing would evaluate them
+    /// again, and all its alerts stay with their history. Returns whether one was
+    /// deleted.
+    pub async fn delete_alert_rule(
+        &self,
+        name: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.begin_writing("deleting an alert rule").await?;
+        let deleted = tx
+            .execute(
+                "DELETE FROM alert_rules WHERE name = $1 AND provisioned = FALSE",
+                params![name],
+                "deleting an alert rule",
+            )
+            .await?;
+        if deleted > 0 {
+            let open: Vec<AlertRecord> = tx
+                .fetch_all(
+                    &format!(
+                        "SELECT {ALERT_COLUMNS} FROM alerts WHERE rule = $1 AND status <> 'resolved'"
+                    ),
+                    params![name],
+                    "reading the rule's alerts",
+                )
+                .await?;
+            for alert in &open {
+                self.set_status_in(
+                    &mut tx,
+                    alert,
+                    AlertStatus::Resolved,
+                    Some(by.to_string()),
+                    Some(format!("rule {name} deleted")),
+                    None,
+                    now,
+                )
+                .await?;
+            }
+        }
+        tx.commit("committing an alert rule's deletion").await?;
+        Ok(deleted > 0)
     }
 
     /// Alert rules, of `indicators` when given, by name.
@@ -747,11 +884,11 @@ impl Store {
         if evaluated.rules.is_empty() {
             return Ok(changes);
         }
-        let mut tx = self.begin("evaluating alerts").await?;
+        let mut tx = self.begin_writing("evaluating alerts").await?;
         let mut w = Where::default();
         w.push("status <> 'resolved'", []);
         w.push_in("rule", &evaluated.rules);
-        evaluated.scope.push(&mut w, "area_code");
+        evaluated.scope.push_like(&mut w, "area_code");
         let open: Vec<AlertRecord> = tx
             .fetch_all(
                 &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE {}", w.sql()),
@@ -881,7 +1018,8 @@ impl Store {
         comment: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Option<AlertRecord>> {
-        let mut tx = self.begin("changing an alert").await?;
+        let _turn = self.write_turn().await;
+        let mut tx = self.begin_writing("changing an alert").await?;
         let rows: Vec<AlertRecord> = tx
             .fetch_all(
                 &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1"),
@@ -953,15 +1091,21 @@ impl Store {
 
 /// Inserts `values` with multi-row INSERTs ending in `suffix` (an ON CONFLICT clause).
 async fn insert_values(tx: &mut Tx, values: Vec<IndicatorValue>, suffix: &str) -> Result<u64> {
+    let backend = tx.backend();
+    // SQLite looks a numbered placeholder up by name among all of a statement's, so a
+    // statement of thousands costs the square: plain `?` there, as loads do.
+    let rows_per_statement = match backend {
+        crate::Backend::Sqlite => 400,
+        crate::Backend::Postgres => 1_000,
+    };
     let mut written = 0;
-    // 19 values a row: 1,000 rows stay under both drivers' limits on parameters.
-    for chunk in owned_chunks(values, 1_000) {
+    for chunk in owned_chunks(values, rows_per_statement) {
         let mut sql = format!(
             "INSERT INTO indicator_values ({}) VALUES ",
             VALUE_COLUMNS.join(", ")
         );
         let mut params = Vec::with_capacity(chunk.len() * VALUE_COLUMNS.len());
-        for (r, v) in chunk.iter().enumerate() {
+        for (r, v) in chunk.into_iter().enumerate() {
             if r > 0 {
                 sql.push_str(", ");
             }
@@ -970,7 +1114,12 @@ async fn insert_values(tx: &mut Tx, values: Vec<IndicatorValue>, suffix: &str) -
                 if c > 0 {
                     sql.push_str(", ");
                 }
-                sql.push_str(&format!("${}", r * VALUE_COLUMNS.len() + c + 1));
+                match backend {
+                    crate::Backend::Sqlite => sql.push('?'),
+                    crate::Backend::Postgres => {
+                        sql.push_str(&format!("${}", r * VALUE_COLUMNS.len() + c + 1))
+                    }
+                }
             }
             sql.push(')');
             params.extend(value_params(v));

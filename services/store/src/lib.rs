@@ -128,6 +128,9 @@ pub(crate) enum Pool {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) pool: Pool,
+    /// SQLite has one writer: the writers of this process (runs, computations) take
+    /// turns here instead of failing on each other's locks.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Runs `$body` with `$pool` bound to the backend's pool; the body is compiled once
@@ -166,6 +169,7 @@ impl Store {
                 .context(context("opening"))?;
             Ok(Store {
                 pool: Pool::Sqlite(pool),
+                writer: Default::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)
@@ -181,6 +185,7 @@ impl Store {
                 .context(context("connecting to"))?;
             Ok(Store {
                 pool: Pool::Postgres(pool),
+                writer: Default::default(),
             })
         } else {
             Err(StoreError::UnsupportedUrl(redact_url(url)))
@@ -198,6 +203,17 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// On SQLite, waits for this process's turn to write and holds it until the guard
+    /// drops: a transaction that reads before it writes fails (SQLITE_BUSY_SNAPSHOT)
+    /// when another commits in between, so writers of one process take turns. On
+    /// PostgreSQL, returns at once.
+    pub async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self.pool {
+            Pool::Sqlite(_) => Some(self.writer.clone().lock_owned().await),
+            Pool::Postgres(_) => None,
+        }
     }
 
     /// The engine behind this store.

@@ -345,6 +345,11 @@ impl Where {
         );
     }
 
+    /// Whether no condition was added.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.conditions.is_empty()
+    }
+
     pub(crate) fn sql(&self) -> String {
         if self.conditions.is_empty() {
             "TRUE".into()
