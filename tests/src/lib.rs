@@ -162,6 +162,16 @@ macro_rules! both_backends {
     };
 }
 
+/// The demo's connectors (deploy/demo/hub.toml), in the order they are declared.
+pub const DEMO_CONNECTORS: [&str; 6] = [
+    "demo_areas",
+    "demo_schools",
+    "peo_students",
+    "lao_out_of_school",
+    "dopa_population",
+    "ngo_poverty",
+];
+
 /// Path of a file in the repository.
 pub fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -12,14 +12,7 @@ use std::time::Duration;
 
 const TOKEN: &str = "central-indicators-token-0123";
 
-const CONNECTORS: [&str; 6] = [
-    "demo_areas",
-    "demo_schools",
-    "peo_students",
-    "lao_out_of_school",
-    "dopa_population",
-    "ngo_poverty",
-];
+use abe_tests::DEMO_CONNECTORS as CONNECTORS;
 
 /// Waits until analytics has caught up with the first runs: every rule kind of the
 /// demo has an open alert.

@@ -5,14 +5,7 @@ use abe_tests::{both_backends, Backend, TestApp};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-const CONNECTORS: [&str; 6] = [
-    "demo_areas",
-    "demo_schools",
-    "peo_students",
-    "lao_out_of_school",
-    "dopa_population",
-    "ngo_poverty",
-];
+use abe_tests::DEMO_CONNECTORS as CONNECTORS;
 
 const OBSERVATION: &str = r#"
 query ($filter: ObservationFilterInput) {

@@ -139,14 +139,7 @@ impl Alert {
 
     /// The sources behind the value.
     async fn sources(&self) -> Vec<ValueSource> {
-        self.0
-            .sources()
-            .into_iter()
-            .map(|s| ValueSource {
-                connector: s.connector,
-                run_id: s.run,
-            })
-            .collect()
+        self.0.sources().into_iter().map(Into::into).collect()
     }
 
     /// Where it is in its lifecycle.

@@ -51,6 +51,15 @@ pub struct ValueSource {
     pub run_id: i64,
 }
 
+impl From<abe_store::ValueSource> for ValueSource {
+    fn from(s: abe_store::ValueSource) -> Self {
+        ValueSource {
+            connector: s.connector,
+            run_id: s.run,
+        }
+    }
+}
+
 #[ComplexObject]
 impl ValueSource {
     /// The agency that owns the connector.
@@ -241,14 +250,7 @@ impl IndicatorValue {
 
     /// The sources behind the value: connector, agency, run and load time.
     async fn sources(&self) -> Vec<ValueSource> {
-        self.0
-            .sources()
-            .into_iter()
-            .map(|s| ValueSource {
-                connector: s.connector,
-                run_id: s.run,
-            })
-            .collect()
+        self.0.sources().into_iter().map(Into::into).collect()
     }
 }
 
