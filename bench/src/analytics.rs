@@ -293,21 +293,21 @@ pub async fn reference(url: &str) -> Result<u64> {
 }
 
 /// Changes one province's dropouts (as a run of the national connector would) and
-/// returns that run's id.
-async fn change_province(url: &str, province: &str) -> Result<i64> {
+/// returns that run's id and the rows it changed.
+async fn change_province(url: &str, province: &str) -> Result<(i64, u64)> {
     let run_id = 2;
     let sql = format!(
         "UPDATE observations SET value = value + 1, run_id = {run_id} \
          WHERE indicator = 'dropouts' AND area_code LIKE '{province}%'"
     );
-    if url.starts_with("postgres") {
+    let updated = if url.starts_with("postgres") {
         let mut conn = sqlx::PgConnection::connect(url).await?;
-        sqlx::query(&sql).execute(&mut conn).await?;
+        sqlx::query(&sql).execute(&mut conn).await?.rows_affected()
     } else {
         let mut conn = sqlx::SqliteConnection::connect(url).await?;
-        sqlx::query(&sql).execute(&mut conn).await?;
-    }
-    Ok(run_id)
+        sqlx::query(&sql).execute(&mut conn).await?.rows_affected()
+    };
+    Ok((run_id, updated))
 }
 
 /// Loads, then times (a), the reference and (b); prints JSON lines.
@@ -339,11 +339,17 @@ pub async fn run(url: &str, subdistricts_csv: &Path, schools: usize, province: &
             started.elapsed().as_secs_f64()
         );
     }
-    let run_id = change_province(url, province).await?;
+    let (run_id, updated) = change_province(url, province).await?;
+    // As the run of the national connector that changed them would report.
+    let changed = abe_schema::RunCounts {
+        updated,
+        ..Default::default()
+    };
     let started = Instant::now();
     let change = analytics
-        .change_of_run(Target::Observations, run_id, false)
-        .await?;
+        .change_of_run(Target::Observations, run_id, &changed)
+        .await?
+        .context("the change touched no row")?;
     let report = analytics.recompute(&change).await?;
     println!(
         "{{\"step\":\"one_province\",\"province\":\"{province}\",\"indicators\":{},\"values\":{},\"seconds\":{:.3}}}",

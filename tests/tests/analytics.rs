@@ -447,9 +447,10 @@ both_backends!(rules_fire_resolve_and_keep_history, |backend| async move {
         .await
         .expect("loads");
     let change = analytics
-        .change_of_run(run.target, run.run_id, false)
+        .change_of_run(run.target, run.run_id, &run.counts)
         .await
-        .expect("change");
+        .expect("change")
+        .expect("the run changed a row");
     assert_eq!(change.indicators.as_deref(), Some(&["oos".to_string()][..]));
     assert_eq!(change.scope, Scope::Provinces(vec!["90".into()]));
     let after = analytics.recompute(&change).await.expect("computes");

@@ -14,9 +14,9 @@ pub use inequality::{inequality, Inequality};
 pub use rules::{evaluate, Findings};
 pub use webhook::{Notifier, WebhookEvent};
 
-use abe_schema::{Indicator, Target};
+use abe_schema::{Indicator, RunCounts, Target};
 use abe_store::{Evaluated, Scope, Store, StoreError};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -82,29 +82,28 @@ impl Analytics {
         self
     }
 
-    /// What a committed run changed: the indicators and provinces of the rows it wrote
-    /// (observations); everything when it deleted rows or changed reference data,
-    /// since either can move any value.
+    /// What a committed run with `counts` changed: none when it changed no row; the
+    /// indicators and provinces of the rows it wrote (observations); everything when it
+    /// deleted rows or changed reference data, since either can move any value.
     pub async fn change_of_run(
         &self,
         target: Target,
         run_id: i64,
-        deleted: bool,
-    ) -> Result<Change, StoreError> {
-        if target != Target::Observations || deleted {
-            return Ok(Change::everything());
+        counts: &RunCounts,
+    ) -> Result<Option<Change>, StoreError> {
+        if counts.inserted + counts.updated + counts.deleted == 0 {
+            return Ok(None);
+        }
+        if target != Target::Observations || counts.deleted > 0 {
+            return Ok(Some(Change::everything()));
         }
         let footprint = self.store.run_footprint(run_id).await?;
-        let indicators: HashSet<String> = footprint.iter().map(|(i, _)| i.clone()).collect();
-        let provinces: HashSet<String> = footprint.into_iter().map(|(_, p)| p).collect();
-        let mut indicators: Vec<String> = indicators.into_iter().collect();
-        indicators.sort();
-        let mut provinces: Vec<String> = provinces.into_iter().collect();
-        provinces.sort();
-        Ok(Change {
-            indicators: Some(indicators),
-            scope: Scope::Provinces(provinces),
-        })
+        let indicators: BTreeSet<String> = footprint.iter().map(|(i, _)| i.clone()).collect();
+        let provinces: BTreeSet<String> = footprint.into_iter().map(|(_, p)| p).collect();
+        Ok(Some(Change {
+            indicators: Some(indicators.into_iter().collect()),
+            scope: Scope::Provinces(provinces.into_iter().collect()),
+        }))
     }
 
     /// Computes again every value `change` can move, writes them, and evaluates the

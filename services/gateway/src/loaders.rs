@@ -92,6 +92,33 @@ loader!(
     |r| r.id
 );
 
+loader!(
+    LatestPeriodLoader,
+    String,
+    (String, String),
+    |s, k| s.latest_periods(k).await,
+    |p| p.0.clone()
+);
+
+/// The alert rules watching each indicator, by indicator code.
+pub struct AlertRuleLoader(pub Store);
+
+impl Loader<String> for AlertRuleLoader {
+    type Value = Vec<abe_schema::AlertRule>;
+    type Error = Error;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Error> {
+        let mut by_indicator: HashMap<String, Self::Value> = HashMap::new();
+        for rule in self.0.alert_rules(Some(keys)).await.map_err(failure)? {
+            by_indicator
+                .entry(rule.indicator.clone())
+                .or_default()
+                .push(rule);
+        }
+        Ok(by_indicator)
+    }
+}
+
 /// The latest run of each connector, by connector name.
 pub struct LatestRunLoader(pub Store);
 
@@ -142,6 +169,10 @@ pub struct Loaders {
     pub latest_runs: DataLoader<LatestRunLoader>,
     /// Thresholds by indicator.
     pub thresholds: DataLoader<ThresholdLoader>,
+    /// Latest computed period by indicator, as (indicator, period).
+    pub latest_periods: DataLoader<LatestPeriodLoader>,
+    /// Alert rules by indicator.
+    pub alert_rules: DataLoader<AlertRuleLoader>,
 }
 
 impl Loaders {
@@ -156,6 +187,8 @@ impl Loaders {
             runs: DataLoader::new(RunLoader(store.clone()), tokio::spawn),
             latest_runs: DataLoader::new(LatestRunLoader(store.clone()), tokio::spawn),
             thresholds: DataLoader::new(ThresholdLoader(store.clone()), tokio::spawn),
+            latest_periods: DataLoader::new(LatestPeriodLoader(store.clone()), tokio::spawn),
+            alert_rules: DataLoader::new(AlertRuleLoader(store.clone()), tokio::spawn),
         }
     }
 }

@@ -130,11 +130,12 @@ impl Indicator {
 
     /// The latest period with a computed value.
     async fn latest_period(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        let periods = store(ctx)?
-            .latest_periods(std::slice::from_ref(&self.0.code))
-            .await
-            .map_err(crate::error::failure)?;
-        Ok(periods.into_iter().next().map(|(_, p)| p))
+        let latest = ctx
+            .data::<Loaders>()?
+            .latest_periods
+            .load_one(self.0.code.clone())
+            .await?;
+        Ok(latest.map(|(_, period)| period))
     }
 
     /// The colour bands at `level`, best first, as every dashboard colours them;
@@ -163,10 +164,12 @@ impl Indicator {
 
     /// The early-warning rules watching this indicator.
     async fn alert_rules(&self, ctx: &Context<'_>) -> Result<Vec<crate::alerts::AlertRule>> {
-        let rules = store(ctx)?
-            .alert_rules(Some(std::slice::from_ref(&self.0.code)))
-            .await
-            .map_err(crate::error::failure)?;
+        let rules = ctx
+            .data::<Loaders>()?
+            .alert_rules
+            .load_one(self.0.code.clone())
+            .await?
+            .unwrap_or_default();
         Ok(rules.into_iter().map(Into::into).collect())
     }
 

@@ -232,11 +232,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     r.run_id, r.connector, c.read, c.inserted, c.updated, c.unchanged, c.deleted, c.duplicates, c.rejected, r.read_ms, r.load_ms
                 );
                 print_reasons(&r.reasons);
-                if c.inserted + c.updated + c.deleted > 0 {
-                    let analytics = Analytics::new(store.clone());
-                    let change = analytics
-                        .change_of_run(r.target, r.run_id, c.deleted > 0)
-                        .await?;
+                let analytics = Analytics::new(store.clone());
+                if let Some(change) = analytics.change_of_run(r.target, r.run_id, c).await? {
                     print_computed(&analytics.recompute(&change).await?);
                 }
             }

@@ -228,15 +228,12 @@ fn compute_after_runs(pipeline: &Pipeline, analytics: Analytics) {
             }
             change = match committed.recv().await {
                 Ok(report) => {
-                    let c = &report.counts;
-                    if c.inserted + c.updated + c.deleted == 0 {
-                        continue;
-                    }
                     match analytics
-                        .change_of_run(report.target, report.run_id, c.deleted > 0)
+                        .change_of_run(report.target, report.run_id, &report.counts)
                         .await
                     {
-                        Ok(change) => Some(change),
+                        Ok(None) => continue,
+                        Ok(change) => change,
                         Err(error) => {
                             tracing::warn!(%error, "reading what a run changed; computing everything");
                             Some(Change::everything())
