@@ -161,6 +161,34 @@ both_backends!(demo_central_indicators, |backend| async move {
         )
         .await;
     insta::assert_json_snapshot!("out_of_school_rate_legend", indicator);
+    // Each indicator's latest period, among the periods asked for when there are some.
+    let periods_of = |answer: Value| -> Vec<String> {
+        let mut found: Vec<String> = answer["indicatorValues"]
+            .as_array()
+            .expect("values")
+            .iter()
+            .map(|v| {
+                format!(
+                    "{} {}",
+                    v["indicatorCode"].as_str().unwrap(),
+                    v["period"].as_str().unwrap()
+                )
+            })
+            .collect();
+        found.dedup();
+        found
+    };
+    const LATEST: &str = r#"query($p: [String!]) { indicatorValues(
+        indicators: ["out_of_school_rate", "out_of_school_children"], areas: ["90"],
+        periods: $p, latest: true) { indicatorCode period } }"#;
+    assert_eq!(
+        periods_of(app.graphql(LATEST, Value::Null).await),
+        ["out_of_school_children 2023", "out_of_school_rate 2023"]
+    );
+    assert_eq!(
+        periods_of(app.graphql(LATEST, json!({ "p": ["2020", "2021"] })).await),
+        ["out_of_school_children 2021", "out_of_school_rate 2021"]
+    );
 
     // Alerts of each kind, worst first; the lifecycle needs the admin token.
     let list = alerts["alerts"].as_array().expect("alerts");

@@ -363,7 +363,7 @@ fn bad(message: impl Into<String>) -> async_graphql::Error {
 impl IndicatorValueQuery {
     /// Computed values of `indicators` for the given areas (or every area of `level`
     /// under `parent`; or both), periods (all when omitted; `latest: true` asks for
-    /// each indicator's latest period) and breakdowns (canonical spellings such as
+    /// each indicator's latest period, among `periods` when given) and breakdowns (canonical spellings such as
     /// `sex=female`; the total when omitted, `""` for the total among others). Ordered
     /// by indicator, period, breakdown, parent and rank (worst first); at most 10,000.
     #[allow(clippy::too_many_arguments)]
@@ -381,35 +381,23 @@ impl IndicatorValueQuery {
         if indicators.is_empty() {
             return Err(bad("name at least one indicator"));
         }
-        let store = store(ctx)?;
-        let mut filters = Vec::new();
-        let base = ValueFilter {
-            indicators: indicators.clone(),
+        let filter = ValueFilter {
+            indicators,
             areas: areas.unwrap_or_default(),
             level: level.map(Into::into),
             under: parent,
             periods: periods.unwrap_or_default(),
+            latest,
             breakdowns: breakdowns.unwrap_or_default(),
         };
-        if latest {
-            for (indicator, period) in store.latest_periods(&indicators).await.map_err(failure)? {
-                filters.push(ValueFilter {
-                    indicators: vec![indicator],
-                    periods: vec![period],
-                    ..base.clone()
-                });
-            }
-        } else {
-            filters.push(base);
-        }
-        let mut values = Vec::new();
-        for filter in &filters {
-            values.extend(store.indicator_values(filter).await.map_err(failure)?);
-            if values.len() > MAX_VALUES {
-                return Err(bad(format!(
-                    "more than {MAX_VALUES} values match: narrow the areas, periods or breakdowns"
-                )));
-            }
+        let values = store(ctx)?
+            .indicator_values(&filter)
+            .await
+            .map_err(failure)?;
+        if values.len() > MAX_VALUES {
+            return Err(bad(format!(
+                "more than {MAX_VALUES} values match: narrow the areas, periods or breakdowns"
+            )));
         }
         Ok(values.into_iter().map(IndicatorValue).collect())
     }

@@ -229,6 +229,8 @@ pub struct ValueFilter {
     pub under: Option<String>,
     /// Periods.
     pub periods: Vec<String>,
+    /// Only each indicator's latest computed period (within `periods`, when given).
+    pub latest: bool,
     /// Canonical breakdowns; empty asks for totals only.
     pub breakdowns: Vec<String>,
 }
@@ -656,7 +658,28 @@ impl Store {
         if let Some(under) = &filter.under {
             w.push("area_code >= ? AND area_code < ?", prefix_range(under));
         }
-        if !filter.periods.is_empty() {
+        if filter.latest {
+            // In the same statement rather than a query before it: one round trip, which
+            // is what a dashboard's most common question waits on.
+            let marks = |n: usize| vec!["?"; n].join(", ");
+            let mut condition = format!(
+                "(indicator, period) IN (SELECT indicator, MAX(period) FROM computed_periods \
+                 WHERE indicator IN ({})",
+                marks(filter.indicators.len())
+            );
+            if !filter.periods.is_empty() {
+                condition += &format!(" AND period IN ({})", marks(filter.periods.len()));
+            }
+            condition += " GROUP BY indicator)";
+            w.push(
+                &condition,
+                filter
+                    .indicators
+                    .iter()
+                    .chain(&filter.periods)
+                    .map(Param::from),
+            );
+        } else if !filter.periods.is_empty() {
             w.push_in("period", &filter.periods);
         }
         if filter.breakdowns.is_empty() {
