@@ -221,6 +221,7 @@ pub enum OnMissing {
 /// ```toml
 /// { area_name = { level = "subdistrict", within = ["จังหวัด", "อำเภอ"] } }
 /// { area_name = { within = ["=ยะลา"] } }    # a district of Yala province
+/// { area_name = { within = ["จังหวัด"], blank_is_enclosing = true } }  # blank: the province
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -235,6 +236,10 @@ pub struct AreaNameOptions {
     /// district. An entry holding a code (`"95"`, `"9501"`) is taken as that area.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub within: Vec<String>,
+    /// A blank name means the last `within` area itself: a workbook's row about the
+    /// whole province leaves its district column blank. Without it a blank stays blank.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub blank_is_enclosing: bool,
 }
 
 /// What is wrong with one field's spec.
@@ -246,6 +251,9 @@ pub enum FieldProblem {
     /// A separator without a concat.
     #[error("has a `separator` but no `concat`")]
     SeparatorWithoutConcat,
+    /// `blank_is_enclosing` with no `within` to take.
+    #[error("has an `area_name` with `blank_is_enclosing` but no `within`")]
+    EnclosingWithoutWithin,
     /// An empty concat or an empty part of one.
     #[error("needs a `concat` of column names or \"=constants\", none empty")]
     EmptyConcat,
@@ -353,6 +361,11 @@ impl FieldSpec {
                 }
                 Transform::AreaName(options) if options.within.iter().any(String::is_empty) => {
                     return Err(FieldProblem::EmptyWithin)
+                }
+                Transform::AreaName(options)
+                    if options.blank_is_enclosing && options.within.is_empty() =>
+                {
+                    return Err(FieldProblem::EnclosingWithoutWithin)
                 }
                 Transform::Substring { start, length } if *start == 0 || *length == Some(0) => {
                     return Err(FieldProblem::BadSubstring)

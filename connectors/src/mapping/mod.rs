@@ -554,7 +554,8 @@ impl Mapping {
         value: &str,
         row: &Row<'_>,
     ) -> Result<String, Failure> {
-        if trim_thai(value).is_empty() {
+        let blank = trim_thai(value).is_empty();
+        if blank && !options.blank_is_enclosing {
             return Ok(String::new());
         }
         let names = &row.refs.area_names;
@@ -604,6 +605,9 @@ impl Mapping {
                     )))
                 }
             }
+        }
+        if blank {
+            return Ok(scope.unwrap_or_default());
         }
         let level = options
             .level

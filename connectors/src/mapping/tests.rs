@@ -913,3 +913,41 @@ fn skip_rules_leave_out_subtotals_notes_and_blank_rows() {
     );
     assert_eq!(skipped(&["9001", "เมืองสงขลา", ""]), None);
 }
+
+#[test]
+fn a_blank_area_name_can_mean_the_enclosing_area() {
+    let refs = RefData {
+        area_names: kongvut_area_names(),
+    };
+    let config: MappingConfig = serde_json::from_value(json!({"fields": {
+        "indicator": {"const": "n"}, "period": {"const": "2023"}, "value": {"const": "1"},
+        "area": {"column": "district", "transforms": [
+            {"area_name": {"within": ["province"], "blank_is_enclosing": true}}
+        ]}
+    }}))
+    .expect("mapping json");
+    let mapping = Mapping::new(Target::Observations, config).expect("valid");
+    let area = |province: &str, district: &str| {
+        one(mapping.map_with::<ObservationRow>(
+            &record(&["province", "district"], &[province, district]),
+            &refs,
+        ))
+        .map(|r| r.area_code)
+        .map_err(|r| r.reason)
+    };
+    assert_eq!(area("สงขลา", "หาดใหญ่"), Ok("9011".into()));
+    assert_eq!(area("สงขลา", ""), Ok("90".into()));
+    assert_eq!(area("พิษณุโลก", " "), Ok("65".into()));
+    assert!(area("", "").is_err(), "no enclosing area to take");
+
+    let without_within: Result<MappingConfig, _> = serde_json::from_value(json!({"fields": {
+        "indicator": {"const": "n"}, "period": {"const": "2023"}, "value": {"const": "1"},
+        "area": {"column": "district", "transforms": [{"area_name": {"blank_is_enclosing": true}}]}
+    }}));
+    let refused =
+        Mapping::new(Target::Observations, without_within.expect("json")).expect_err("refused");
+    assert!(
+        refused.to_string().contains("blank_is_enclosing"),
+        "{refused}"
+    );
+}
