@@ -14,7 +14,7 @@ For SQLite and for PostgreSQL, in a fresh database each:
    and then (b) the hub computing again after one province's dropouts changed.
 2. (c) `abe-hub serve` on that database answers, at concurrency 16 from 127.0.0.1 for
    `--seconds`, the GraphQL query for one indicator's latest values over all districts
-   of a province with ranks and bands, under wrk; p50/p99 latency, after a 5 s warm-up
+   of a province with ranks and bands, under wrk; p50/p99 latency, after a 10 s warm-up
    at the same concurrency (its p99 is reported too).
 
     python3 bench/indicators.py            # about 10 minutes on 2 cores
@@ -38,7 +38,7 @@ SUBDISTRICTS = os.path.join(REPO, "..", "shared", "data", "kongvut-thai-province
 HUB = os.path.join(REPO, "target", "release", "abe-hub")
 BENCH = os.path.join(REPO, "target", "release", "abe-bench")
 STEP_TIMEOUT = 3600
-WARM_UP_SECONDS = 5
+WARM_UP_SECONDS = 10
 
 QUERY = ('{ indicatorValues(indicators: ["dropout_rate"], level: DISTRICT, parent: "%s", latest: true) '
          '{ areaCode value rank rankOf parentValue change band colour } }')

@@ -563,7 +563,8 @@ impl Store {
             w.push_in("indicator", indicators);
         }
         scope.push(&mut w, "area_code");
-        let delete = if w.is_empty() {
+        let everything = w.is_empty();
+        let delete = if everything {
             "DELETE FROM indicator_values".to_string()
         } else {
             format!("DELETE FROM indicator_values WHERE {}", w.sql())
@@ -641,6 +642,19 @@ impl Store {
         )
         .await?;
         tx.commit("committing computed values").await?;
+        if everything && self.backend() == crate::Backend::Sqlite {
+            // SQLite plans by statistics it gathers only when asked. Without them it
+            // reads a province's districts through the primary key's area range, every
+            // period and breakdown of every area under it (3,600 rows for Songkhla),
+            // rather than straight through the level index. PostgreSQL's autovacuum
+            // gathers its own.
+            self.execute(
+                "ANALYZE indicator_values",
+                vec![],
+                "gathering statistics of computed values",
+            )
+            .await?;
+        }
         Ok(written)
     }
 
