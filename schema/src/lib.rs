@@ -10,6 +10,7 @@ pub mod model;
 pub mod period;
 pub mod position;
 pub mod redact;
+pub mod registry;
 pub mod summary;
 pub mod target;
 pub mod targets;
@@ -19,8 +20,9 @@ pub use alerting::{AlertRule, LegendEntry};
 pub use error::{Code, ErrorCode};
 pub use model::*;
 pub use position::{Reject, SourcePosition};
+pub use registry::Topic;
 pub use summary::{ReasonCount, ReasonSummary};
 pub use target::{
     Column, ColumnType, FieldError, Fields, Ownership, References, TargetDesc, TargetRow, Value,
 };
-pub use targets::{AreaRow, ObservationRow, SchoolRow};
+pub use targets::{AreaRow, ObservationRow, ProblemRow, ResourceRow, SchoolRow};

@@ -132,6 +132,10 @@ vocabulary! {
         Areas = "areas",
         /// Schools.
         Schools = "schools",
+        /// The province's resource capital.
+        Resources = "resources",
+        /// Problems recorded at workshops.
+        Problems = "problems",
     }
 }
 
@@ -269,6 +273,77 @@ vocabulary! {
         /// What the connector asked for, counted: records its `skip_if` left out, rows
         /// it aggregated. Only in the summary.
         Info = "info",
+    }
+}
+
+vocabulary! {
+    /// The four categories of a province's resource capital (ต้นทุนทรัพยากร) that EEF's
+    /// workshops pool; see [`crate::registry`] for their labels and subcategories.
+    ResourceCategory {
+        /// ด้านข้อมูล / สารสนเทศ: data and information.
+        Data = "data",
+        /// ด้านการดำเนินงาน: budget, people, agencies, organisations.
+        Operations = "operations",
+        /// ด้านองค์ความรู้ / ชุดความรู้ / นวัตกรรม: knowledge, know-how, innovations.
+        Knowledge = "knowledge",
+        /// ด้านนโยบาย / ทุนทางสังคม: policy and social capital.
+        Policy = "policy",
+    }
+}
+
+vocabulary! {
+    /// What a resource's amount counts.
+    ResourceUnit {
+        /// Thai baht.
+        Baht = "baht",
+        /// People.
+        People = "people",
+        /// Places (seats, beds, school places).
+        Places = "places",
+        /// Items (devices, sets, books).
+        Items = "items",
+        /// Hours (of teaching, of counselling).
+        Hours = "hours",
+    }
+}
+
+vocabulary! {
+    /// Where a resource or a problem came from.
+    #[derive(Default)]
+    RecordOrigin {
+        /// A connector's source other than a workshop workbook.
+        #[default]
+        Connector = "connector",
+        /// A workshop workbook, loaded through a connector.
+        Workshop = "workshop",
+        /// Entered through the GraphQL API.
+        Api = "api",
+    }
+}
+
+vocabulary! {
+    /// How serious a working group judges a problem.
+    ProblemSeverity {
+        /// Watch it.
+        Low = "low",
+        /// Plan for it.
+        Medium = "medium",
+        /// Act on it first.
+        High = "high",
+    }
+}
+
+vocabulary! {
+    /// Where a problem stands.
+    #[derive(Default)]
+    ProblemStatus {
+        /// Nobody is on it yet.
+        #[default]
+        Open = "open",
+        /// Someone is working on it.
+        BeingAddressed = "being_addressed",
+        /// Done, kept in history.
+        Closed = "closed",
     }
 }
 

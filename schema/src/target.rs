@@ -203,6 +203,10 @@ pub trait References {
     fn school_area(&self, code: &str) -> Option<&str>;
     /// The day the read started: periods more than a year after it are refused.
     fn today(&self) -> chrono::NaiveDate;
+    /// The code of the topic named `name` (its code, Thai or English name).
+    fn topic(&self, name: &str) -> Option<&str>;
+    /// Whether the agency is known.
+    fn has_agency(&self, code: &str) -> bool;
 }
 
 /// Why a row does not agree with the reference data: the field at fault, its value and
@@ -270,6 +274,14 @@ macro_rules! with_target_row {
                 type $row = $crate::ObservationRow;
                 $body
             }
+            $crate::Target::Resources => {
+                type $row = $crate::ResourceRow;
+                $body
+            }
+            $crate::Target::Problems => {
+                type $row = $crate::ProblemRow;
+                $body
+            }
         }
     };
 }
@@ -287,6 +299,8 @@ impl Target {
             Target::Areas => 0,
             Target::Schools => 1,
             Target::Observations => 2,
+            Target::Resources => 3,
+            Target::Problems => 4,
         }
     }
 }

@@ -163,13 +163,15 @@ macro_rules! both_backends {
 }
 
 /// The demo's connectors (deploy/demo/hub.toml), in the order they are declared.
-pub const DEMO_CONNECTORS: [&str; 6] = [
+pub const DEMO_CONNECTORS: [&str; 8] = [
     "demo_areas",
     "demo_schools",
     "peo_students",
     "lao_out_of_school",
     "dopa_population",
     "ngo_poverty",
+    "workshop_problems",
+    "workshop_resources",
 ];
 
 /// Path of a file in the repository.

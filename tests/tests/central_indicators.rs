@@ -236,7 +236,7 @@ both_backends!(demo_central_indicators, |backend| async move {
     // Filters: an area with its sub-areas, a topic, a status.
     let filtered = app
         .graphql(
-            r#"{ alerts(filter: { area: "65", topic: "access", statuses: [OPEN, ACKNOWLEDGED, RESOLVED] }) { areaCode indicator { topic } } }"#,
+            r#"{ alerts(filter: { area: "65", topic: "out_of_school", statuses: [OPEN, ACKNOWLEDGED, RESOLVED] }) { areaCode indicator { topic } } }"#,
             Value::Null,
         )
         .await;
@@ -245,7 +245,7 @@ both_backends!(demo_central_indicators, |backend| async move {
     assert!(filtered
         .iter()
         .all(|a| a["areaCode"].as_str().unwrap().starts_with("65")
-            && a["indicator"]["topic"] == "access"));
+            && a["indicator"]["topic"] == "out_of_school"));
     app.stop().await.expect("stops");
 });
 

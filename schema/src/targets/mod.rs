@@ -5,10 +5,14 @@
 
 mod areas;
 mod observations;
+mod problems;
+mod resources;
 mod schools;
 
 pub use areas::AreaRow;
 pub use observations::ObservationRow;
+pub use problems::ProblemRow;
+pub use resources::ResourceRow;
 pub use schools::SchoolRow;
 
 #[cfg(test)]

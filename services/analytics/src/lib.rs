@@ -5,11 +5,13 @@
 //! and on demand. Asks the store; holds no SQL of its own.
 
 mod compute;
+pub mod gaps;
 pub mod inequality;
 mod rules;
 mod webhook;
 
 pub use compute::{period_order, rank_provinces, Computation, Tree};
+pub use gaps::{GapItem, GapReport};
 pub use inequality::{inequality, Inequality};
 pub use rules::{evaluate, Findings};
 pub use webhook::{Notifier, WebhookEvent};
@@ -56,6 +58,22 @@ pub struct ComputeReport {
     pub millis: u64,
 }
 
+/// At most this many problems, and resources, enter one gap report.
+pub const MAX_GAP_RECORDS: usize = 10_000;
+
+/// A gap report with the records it names, by code (alerts by id).
+#[derive(Debug, Clone)]
+pub struct GapAnswer {
+    /// The report.
+    pub report: GapReport,
+    /// Resources by code.
+    pub resources: HashMap<String, abe_store::ResourceRecord>,
+    /// Problems by code.
+    pub problems: HashMap<String, abe_store::ProblemRecord>,
+    /// Alerts by id.
+    pub alerts: HashMap<String, abe_store::AlertRecord>,
+}
+
 /// The analytics service over a store.
 #[derive(Clone)]
 pub struct Analytics {
@@ -82,7 +100,8 @@ impl Analytics {
         self
     }
 
-    /// What a committed run with `counts` changed: none when it changed no row; the
+    /// What a committed run with `counts` changed: none when it changed no row or only
+    /// resources or problems; the
     /// indicators and provinces of the rows it wrote (observations); everything when it
     /// deleted rows or changed reference data, since either can move any value.
     pub async fn change_of_run(
@@ -92,6 +111,11 @@ impl Analytics {
         counts: &RunCounts,
     ) -> Result<Option<Change>, StoreError> {
         if counts.inserted + counts.updated + counts.deleted == 0 {
+            return Ok(None);
+        }
+        // Resources and problems move no computed value; the gap analysis reads them
+        // as they are.
+        if matches!(target, Target::Resources | Target::Problems) {
             return Ok(None);
         }
         if target != Target::Observations || counts.deleted > 0 {
@@ -205,6 +229,72 @@ impl Analytics {
             "indicators computed"
         );
         Ok(report)
+    }
+
+    /// The gap report of `area` (and the areas under it) on `day`, for `topics` (all
+    /// when empty), with the records it names.
+    pub async fn gaps(
+        &self,
+        area: &str,
+        topics: &[String],
+        day: chrono::NaiveDate,
+    ) -> Result<GapAnswer, StoreError> {
+        let problems = self
+            .store
+            .all_problems(
+                &abe_store::ProblemFilter {
+                    within: Some(area.to_string()),
+                    statuses: vec!["open".into(), "being_addressed".into()],
+                    ..Default::default()
+                },
+                MAX_GAP_RECORDS,
+            )
+            .await?;
+        let alerts = self
+            .store
+            .alerts(&abe_store::AlertFilter {
+                area: Some(area.to_string()),
+                statuses: vec![
+                    abe_schema::AlertStatus::Open,
+                    abe_schema::AlertStatus::Acknowledged,
+                ],
+                ..Default::default()
+            })
+            .await?;
+        let indicator_topics: HashMap<String, String> = self
+            .catalogue()
+            .await?
+            .into_iter()
+            .filter_map(|(code, i)| i.topic.map(|t| (code, t)))
+            .collect();
+        // Resources of the whole province: those that cover the area from above, those
+        // under it, and the nearby ones an uncovered problem may borrow.
+        let province = area.get(..2).unwrap_or(area);
+        let resources = self
+            .store
+            .all_resources(
+                &abe_store::ResourceFilter {
+                    within: Some(province.to_string()),
+                    valid_on: Some(day),
+                    ..Default::default()
+                },
+                MAX_GAP_RECORDS,
+            )
+            .await?;
+        let report = gaps::gaps(&gaps::GapInput {
+            area,
+            topics,
+            problems: &problems,
+            alerts: &alerts,
+            indicator_topics: &indicator_topics,
+            resources: &resources,
+        });
+        Ok(GapAnswer {
+            report,
+            resources: resources.into_iter().map(|r| (r.code.clone(), r)).collect(),
+            problems: problems.into_iter().map(|p| (p.code.clone(), p)).collect(),
+            alerts: alerts.into_iter().map(|a| (a.id.to_string(), a)).collect(),
+        })
     }
 
     async fn catalogue(&self) -> Result<HashMap<String, Indicator>, StoreError> {

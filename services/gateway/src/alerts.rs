@@ -72,7 +72,7 @@ pub struct AlertEvent {
 }
 
 /// An early-warning alert: an indicator's value in an area that a rule finds wrong.
-pub struct Alert(AlertRecord);
+pub struct Alert(pub(crate) AlertRecord);
 
 /// An early-warning alert.
 #[Object]

@@ -94,6 +94,10 @@ pub enum Target {
     Areas,
     /// Schools.
     Schools,
+    /// The province's resource capital.
+    Resources,
+    /// Problems recorded at workshops.
+    Problems,
 }
 
 /// A source the hub pulls from on a schedule.

@@ -13,6 +13,7 @@ mod indicators;
 mod limits;
 mod loaders;
 mod observations;
+mod registry;
 
 pub use http::HttpSettings;
 pub use limits::{MAX_COMPLEXITY, MAX_DEPTH, MAX_FIELDS};
@@ -30,6 +31,8 @@ pub struct Query(
     observations::ObservationQuery,
     indicators::IndicatorValueQuery,
     alerts::AlertQuery,
+    registry::RegistryQuery,
+    registry::GapQuery,
     connectors::ConnectorQuery,
 );
 
@@ -40,6 +43,7 @@ pub struct Mutation(
     areas::ReferenceMutation,
     indicators::IndicatorMutation,
     alerts::AlertMutation,
+    registry::RegistryMutation,
 );
 
 /// The hub's GraphQL schema.

@@ -100,6 +100,14 @@ loader!(
     |p| p.0.clone()
 );
 
+loader!(
+    TopicLoader,
+    String,
+    abe_schema::Topic,
+    |s, _k| s.topics().await,
+    |t| t.code.clone()
+);
+
 /// The alert rules watching each indicator, by indicator code.
 pub struct AlertRuleLoader(pub Store);
 
@@ -173,6 +181,8 @@ pub struct Loaders {
     pub latest_periods: DataLoader<LatestPeriodLoader>,
     /// Alert rules by indicator.
     pub alert_rules: DataLoader<AlertRuleLoader>,
+    /// Topics by code.
+    pub topics: DataLoader<TopicLoader>,
 }
 
 impl Loaders {
@@ -189,6 +199,7 @@ impl Loaders {
             thresholds: DataLoader::new(ThresholdLoader(store.clone()), tokio::spawn),
             latest_periods: DataLoader::new(LatestPeriodLoader(store.clone()), tokio::spawn),
             alert_rules: DataLoader::new(AlertRuleLoader(store.clone()), tokio::spawn),
+            topics: DataLoader::new(TopicLoader(store.clone()), tokio::spawn),
         }
     }
 }

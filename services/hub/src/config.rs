@@ -2,7 +2,7 @@
 //! provisioned connectors. Relative source paths start at the config file's folder.
 
 use abe_pipeline::{ConnectorConfig, ConnectorDef, Registry};
-use abe_schema::{Agency, AlertRule, Indicator, Threshold};
+use abe_schema::{Agency, AlertRule, Indicator, Threshold, Topic};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -15,6 +15,9 @@ pub struct HubConfig {
     /// Organisations that own sources.
     #[serde(default)]
     pub agencies: Vec<Agency>,
+    /// The topic list that links indicators, alerts, problems and resources.
+    #[serde(default)]
+    pub topics: Vec<Topic>,
     /// The indicator catalogue.
     #[serde(default)]
     pub indicators: Vec<Indicator>,
@@ -53,6 +56,7 @@ impl HubConfig {
     pub fn empty() -> HubConfig {
         HubConfig {
             agencies: Vec::new(),
+            topics: Vec::new(),
             indicators: Vec::new(),
             thresholds: Vec::new(),
             alert_rules: Vec::new(),
@@ -68,10 +72,27 @@ impl HubConfig {
                 bail!("agency {} is declared twice", a.code);
             }
         }
+        let mut topics = HashSet::new();
+        for t in &self.topics {
+            t.check().map_err(anyhow::Error::msg)?;
+            if !topics.insert(t.code.as_str()) {
+                bail!("topic {} is declared twice", t.code);
+            }
+        }
         let mut indicators = HashSet::new();
         for i in &self.indicators {
             if !indicators.insert(i.code.as_str()) {
                 bail!("indicator {} is declared twice", i.code);
+            }
+            // With a topic list, an indicator's topic must be on it (the gap analysis
+            // matches alerts to resources by topic).
+            if let Some(topic) = &i.topic {
+                if !self.topics.is_empty() && !topics.contains(topic.as_str()) {
+                    bail!(
+                        "indicator {} has topic {topic}, which is not in the topic list",
+                        i.code
+                    );
+                }
             }
         }
         for i in &self.indicators {

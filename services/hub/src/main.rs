@@ -113,8 +113,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Check => {
             let config = load_config()?;
             println!(
-                "config ok: {} agencies, {} indicators, {} thresholds, {} alert rules, {} connectors",
+                "config ok: {} agencies, {} topics, {} indicators, {} thresholds, {} alert rules, {} connectors",
                 config.agencies.len(),
+                config.topics.len(),
                 config.indicators.len(),
                 config.thresholds.len(),
                 config.alert_rules.len(),

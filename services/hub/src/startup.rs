@@ -39,6 +39,7 @@ pub async fn open_store(url: &str) -> Result<Store> {
 /// Writes the config's catalogue and connectors into the store.
 pub async fn provision(store: &Store, config: &HubConfig) -> Result<()> {
     store.upsert_agencies(&config.agencies).await?;
+    store.provision_topics(&config.topics).await?;
     store.upsert_indicators(&config.indicators).await?;
     store.replace_thresholds(&config.thresholds).await?;
     store.provision_alert_rules(&config.alert_rules).await?;
@@ -93,6 +94,8 @@ pub async fn provision_for_run(
     let indicators_added = store
         .save_indicators(&config.indicators, abe_store::Existing::Keep)
         .await?;
+    // A workbook's problems and resources are checked against the topic list.
+    store.add_topics(&config.topics).await?;
     let connector_from_config = config.connectors.iter().any(|c| c.name == def.name);
     if connector_from_config {
         store

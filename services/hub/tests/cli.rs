@@ -107,13 +107,15 @@ fn check_summarises_the_demo_config() {
     assert_eq!(
         lines,
         [
-            "config ok: 4 agencies, 6 indicators, 4 thresholds, 5 alert rules, 6 connectors",
+            "config ok: 6 agencies, 11 topics, 6 indicators, 4 thresholds, 5 alert rules, 8 connectors",
             "demo_areas: ok, the header at data/areas.csv (3 columns) has every column the mapping reads",
             "demo_schools: ok, the header at data/schools.csv (5 columns) has every column the mapping reads",
             "peo_students: ok, the header at data/education-office.xlsx, sheet \"นักเรียน\" (6 columns) has every column the mapping reads",
             "lao_out_of_school: ok, the header at data/local-government.tis620.csv (4 columns) has every column the mapping reads",
             "dopa_population: ok, the header at data/civil-registration.csv (4 columns) has every column the mapping reads",
             "ngo_poverty: ok, the header at data/ngo-screening.csv (4 columns) has every column the mapping reads",
+            "workshop_problems: ok, the header at data/workshop.xlsx, sheet \"ปัญหา (Problems)\" (10 columns) has every column the mapping reads",
+            "workshop_resources: ok, the header at data/workshop.xlsx, sheet \"ทรัพยากร (Resources)\" (14 columns) has every column the mapping reads",
         ]
     );
 }

@@ -6,6 +6,7 @@
 
 mod definition;
 mod duplicates;
+mod entry;
 mod events;
 mod preview;
 mod read;
@@ -14,6 +15,7 @@ mod run;
 mod scheduler;
 
 pub use definition::{ConnectorConfig, DefinitionError};
+pub use entry::{check_entry, EntryError};
 pub use preview::{Preview, PreviewError, PreviewRow, MAX_PREVIEW_ROWS, MAX_PREVIEW_TIME};
 pub use read::{check_source, ReadError, SourceCheck};
 pub use registry::{Registry, RegistryError, SaveError};

@@ -55,6 +55,9 @@ pub(crate) struct ReferenceData {
     areas: HashSet<String>,
     indicators: HashSet<String>,
     school_areas: HashMap<String, String>,
+    /// Topic codes by code, Thai name and English name (lowercased).
+    topics: HashMap<String, String>,
+    agencies: HashSet<String>,
     /// Names of areas, loaded only when a mapping resolves areas by name.
     pub(crate) names: RefData,
 }
@@ -62,7 +65,12 @@ pub(crate) struct ReferenceData {
 impl ReferenceData {
     /// Loads what `def`'s rows are checked against.
     pub(crate) async fn load(store: &Store, def: &ConnectorDef) -> Result<Self, StoreError> {
-        let names = if def.mapping.needs_area_names() {
+        Self::load_with_names(store, def.mapping.needs_area_names()).await
+    }
+
+    /// Loads the reference tables, and the area names when `names`.
+    pub(crate) async fn load_with_names(store: &Store, names: bool) -> Result<Self, StoreError> {
+        let names = if names {
             RefData {
                 area_names: AreaNames::new(store.area_names().await?),
             }
@@ -74,6 +82,8 @@ impl ReferenceData {
             areas: store.area_codes().await?.into_iter().collect(),
             indicators: store.indicator_codes().await?.into_iter().collect(),
             school_areas: store.school_areas().await?.into_iter().collect(),
+            topics: topic_names(store.topics().await?),
+            agencies: store.agency_codes().await?.into_iter().collect(),
         })
     }
 
@@ -83,12 +93,35 @@ impl ReferenceData {
     }
 }
 
+/// Every way a sheet may name a topic, to its code: the code, the Thai name, and the
+/// English name in any case.
+fn topic_names(topics: Vec<abe_schema::Topic>) -> HashMap<String, String> {
+    let mut names = HashMap::new();
+    for t in topics {
+        names.insert(t.name_th.trim().to_string(), t.code.clone());
+        names.insert(t.name_en.trim().to_lowercase(), t.code.clone());
+        names.insert(t.code.clone(), t.code);
+    }
+    names
+}
+
 /// The reference data as one read sees it: the tables, and the areas loaded earlier in
 /// the same read (so a district may follow its province).
-struct ReadReferences<'a> {
+pub(crate) struct ReadReferences<'a> {
     data: &'a ReferenceData,
     areas_in_read: HashSet<String>,
     today: chrono::NaiveDate,
+}
+
+impl<'a> ReadReferences<'a> {
+    /// The references of one read (or one entry) starting `today`.
+    pub(crate) fn new(data: &'a ReferenceData, today: chrono::NaiveDate) -> Self {
+        ReadReferences {
+            data,
+            areas_in_read: HashSet::new(),
+            today,
+        }
+    }
 }
 
 impl abe_schema::References for ReadReferences<'_> {
@@ -112,6 +145,19 @@ impl abe_schema::References for ReadReferences<'_> {
 
     fn today(&self) -> chrono::NaiveDate {
         self.today
+    }
+
+    fn topic(&self, name: &str) -> Option<&str> {
+        let name = name.trim();
+        self.data
+            .topics
+            .get(name)
+            .or_else(|| self.data.topics.get(&name.to_lowercase()))
+            .map(String::as_str)
+    }
+
+    fn has_agency(&self, code: &str) -> bool {
+        self.data.agencies.contains(code)
     }
 }
 

@@ -8,6 +8,7 @@ mod catalog;
 mod load;
 mod params;
 mod queries;
+mod registry;
 mod stored;
 
 pub use analytics::{
@@ -22,6 +23,10 @@ pub use catalog::{
 pub use load::{Load, LoadCounts, OwnedElsewhere, Staged};
 pub use params::Param;
 pub use queries::*;
+pub use registry::{
+    ChangeRefused, ProblemFilter, ProblemRecord, ResourceFilter, ResourceRecord, SaveMode,
+    API_WRITER, SEARCH_TEXT,
+};
 
 use abe_schema::{Code, ErrorCode};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -235,9 +240,11 @@ impl Store {
     pub async fn table_columns(&self) -> Result<Vec<(String, String)>> {
         let sql = match self.backend() {
             Backend::Sqlite => {
-                "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
-                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' \
-                 ORDER BY 1, 2"
+                // Ordinary tables only: the search index (an FTS5 virtual table and its
+                // shadow tables) is SQLite's counterpart of a PostgreSQL index.
+                "SELECT m.name, p.name FROM pragma_table_list m, pragma_table_info(m.name) p \
+                 WHERE m.schema = 'main' AND m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+                 AND m.name NOT LIKE '_sqlx%' ORDER BY 1, 2"
             }
             Backend::Postgres => {
                 "SELECT table_name::text, column_name::text FROM information_schema.columns \

@@ -367,7 +367,7 @@ impl Store {
     /// together), after `after` (a value per key column; none for the first page),
     /// `first` rows at most.
     #[allow(clippy::too_many_arguments)]
-    async fn page<T: AnyRow>(
+    pub(crate) async fn page<T: AnyRow>(
         &self,
         columns: &str,
         from: &str,

@@ -100,15 +100,36 @@ pub const DISTRICTS: [District; 25] = [
 /// Academic / fiscal years of the demo, Buddhist era.
 pub const YEARS_BE: [u32; 3] = [2564, 2565, 2566];
 
+pub mod workshop;
+
 /// File names written by [`generate`].
-pub const FILES: [&str; 6] = [
+pub const FILES: [&str; 7] = [
     "areas.csv",
     "schools.csv",
     "education-office.xlsx",
     "local-government.tis620.csv",
     "ngo-screening.csv",
     "civil-registration.csv",
+    "workshop.xlsx",
 ];
+
+/// The demo config, whose topic list the workshop workbook's dropdown offers.
+pub fn demo_config() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../hub.toml")
+}
+
+/// The empty workshop workbook, relative to the repository root.
+pub const TEMPLATE: &str = "deploy/workshop/workshop-template.xlsx";
+
+/// Writes the empty workshop workbook to `path` (its folder created if missing).
+pub fn generate_template(path: &Path) -> Result<()> {
+    let topics = workshop::config_topics(&demo_config())?;
+    let (bytes, _) = workshop::workbook(&topics, false)?;
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
 
 /// Tiny deterministic PRNG (SplitMix64); no `rand` dependency, same numbers everywhere.
 pub struct Rng(u64);
@@ -139,6 +160,7 @@ impl Rng {
 pub fn generate(out_dir: &Path) -> Result<Vec<(&'static str, usize)>> {
     fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let mut counts = Vec::new();
+    let topics = workshop::config_topics(&demo_config())?;
     for (name, (bytes, good)) in FILES.iter().zip([
         areas_csv(),
         schools_csv(),
@@ -146,6 +168,7 @@ pub fn generate(out_dir: &Path) -> Result<Vec<(&'static str, usize)>> {
         local_government_csv()?,
         ngo_screening_csv(),
         civil_registration_csv(),
+        workshop::workbook(&topics, true)?,
     ]) {
         let path = out_dir.join(name);
         fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
@@ -687,6 +710,21 @@ mod tests {
                  run `cargo run -p abe-demo-generator` and commit the result"
             );
         }
+        fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn committed_template_matches_fresh_output() {
+        let dir = fresh_dir("template");
+        let path = dir.join("template.xlsx");
+        generate_template(&path).unwrap();
+        let committed =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workshop/workshop-template.xlsx");
+        assert!(
+            fs::read(&path).unwrap() == fs::read(&committed).expect("the committed template"),
+            "{TEMPLATE} differs from the generator's output; run `cargo run -p \
+             abe-demo-generator` and commit the result"
+        );
         fs::remove_dir_all(&dir).ok();
     }
 
