@@ -60,7 +60,9 @@ CREATE TRIGGER resources_search_delete AFTER DELETE ON resources BEGIN
     INSERT INTO resources_search (resources_search, rowid, title_th, title_en, description_th, description_en)
     VALUES ('delete', old.id, old.title_th, old.title_en, old.description_th, old.description_en);
 END;
-CREATE TRIGGER resources_search_update AFTER UPDATE ON resources BEGIN
+-- Only a change of the searched text re-indexes (not a retirement, not a reload).
+CREATE TRIGGER resources_search_update
+AFTER UPDATE OF title_th, title_en, description_th, description_en ON resources BEGIN
     INSERT INTO resources_search (resources_search, rowid, title_th, title_en, description_th, description_en)
     VALUES ('delete', old.id, old.title_th, old.title_en, old.description_th, old.description_en);
     INSERT INTO resources_search (rowid, title_th, title_en, description_th, description_en)

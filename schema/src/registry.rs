@@ -202,6 +202,45 @@ pub fn split_list(text: &str) -> impl Iterator<Item = &str> {
         .filter(|s| !s.is_empty())
 }
 
+/// Whether a stored list holds `item`.
+pub fn list_contains(list: &str, item: &str) -> bool {
+    split_list(list).any(|i| i == item)
+}
+
+/// Whether a stored list of area codes covers `area`: names it or an area above it.
+pub fn list_covers(list: &str, area: &str) -> bool {
+    split_list(list).any(|a| area.starts_with(a))
+}
+
+/// Whether a stored list of area codes names `area` or an area under it.
+pub fn list_reaches_into(list: &str, area: &str) -> bool {
+    split_list(list).any(|a| a.starts_with(area))
+}
+
+/// The SQL LIKE pattern (escape character `\`) that finds `item` in a stored list:
+/// the database's side of [`list_contains`].
+pub fn like_list_item(item: &str) -> String {
+    format!("%;{};%", escape_like(item))
+}
+
+/// The SQL LIKE pattern (escape `\`) that finds a list naming `area` or an area under
+/// it: the database's side of [`list_reaches_into`].
+pub fn like_list_reaching_into(area: &str) -> String {
+    format!("%;{}%", escape_like(area))
+}
+
+/// `text` with LIKE's wildcards and the escape character escaped by `\`.
+pub fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
 /// Joins list items as stored: `;` between, and around, so that `;9001;` finds an item
 /// and `;90` every item under province 90 with one LIKE on either database.
 pub fn join_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
@@ -256,6 +295,22 @@ mod tests {
             assert_eq!(codes.len(), n, "{c}");
             assert!(codes.iter().all(|code| is_code(code)));
         }
+    }
+
+    #[test]
+    fn lists_are_searched_alike_in_rust_and_in_sql() {
+        let list = join_list(["90", "9101"]);
+        assert!(list_covers(&list, "900101") && list_covers(&list, "9101"));
+        assert!(
+            !list_covers(&list, "91"),
+            "91 is above 9101, not covered by it"
+        );
+        assert!(list_reaches_into(&list, "91") && !list_reaches_into(&list, "92"));
+        assert!(list_contains(";out_of_school;", "out_of_school"));
+        assert!(!list_contains(";out_of_school;", "out"));
+        assert_eq!(like_list_item("out_of_school"), "%;out\\_of\\_school;%");
+        assert_eq!(like_list_reaching_into("91"), "%;91%");
+        assert_eq!(escape_like("100%\\"), "100\\%\\\\");
     }
 
     #[test]

@@ -140,13 +140,45 @@ both_backends!(
         );
 
         // A resource's contact is kept from the public; the admin sees it.
-        const CONTACT: &str = r#"{ resource(code: "WS2569-R3") { hasContact contact agency { code }
+        const CONTACT: &str = r#"{ resource(code: "WS2569-R3") { hasContact contact updatedBy retiredBy agency { code }
         areaCodes topics { code nameTh } category subcategory amount unit validTo origin connector } }"#;
         let public = app.graphql(CONTACT, Value::Null).await;
         insta::assert_json_snapshot!("resource_as_the_public_sees_it", public);
         assert_eq!(public["resource"]["contact"], Value::Null);
         let admin = app.graphql_as_admin(CONTACT, Value::Null).await;
         assert_eq!(admin["resource"]["contact"], json!("มูลนิธิฯ โทร 074-000-000"));
+
+        // Totals by category for Chana: the province's resources and its own (R5).
+        let totals = app
+        .graphql(
+            r#"{ resourceTotals(area: "9003", on: "2026-12-01") { areaCode category resources amounts { unit amount } } }"#,
+            Value::Null,
+        )
+        .await;
+        assert_eq!(
+            totals["resourceTotals"],
+            json!([
+                { "areaCode": "9003", "category": "DATA", "resources": 2, "amounts": [] },
+                { "areaCode": "9003", "category": "OPERATIONS", "resources": 3, "amounts": [
+                    { "unit": "BAHT", "amount": 2400000.0 },
+                    { "unit": "PEOPLE", "amount": 24.0 },
+                    { "unit": "PLACES", "amount": 60.0 } ] },
+                { "areaCode": "9003", "category": "KNOWLEDGE", "resources": 1, "amounts": [
+                    { "unit": "ITEMS", "amount": 500.0 } ] },
+                { "areaCode": "9003", "category": "POLICY", "resources": 2, "amounts": [] },
+            ])
+        );
+        let by_district = app
+            .graphql(
+                r#"{ resourceTotals(area: "90", level: DISTRICT) { areaCode } }"#,
+                Value::Null,
+            )
+            .await;
+        assert_eq!(
+            by_district["resourceTotals"].as_array().map(Vec::len),
+            Some(16 * 4),
+            "every district of Songkhla, every category"
+        );
 
         // The categories with their labels, for forms and legends.
         let categories = app
@@ -269,6 +301,24 @@ both_backends!(
                 .await
                 .contains(&"API-1".to_string())
         );
+        // Retired from 1 December: still in force on the day before.
+        assert!(
+            resource_codes(&app, json!({ "within": "90", "validOn": "2026-11-30" }))
+                .await
+                .contains(&"API-1".to_string())
+        );
+        let again = app
+            .graphql_with_token(
+                Some(TOKEN),
+                r#"mutation { retireResource(code: "API-1", by: "steward@peo") { code } }"#,
+                Value::Null,
+            )
+            .await;
+        assert_eq!(
+            again["errors"][0]["message"],
+            json!("resource API-1 was retired on 2026-12-01"),
+            "{again}"
+        );
         let history = app
             .graphql(
                 r#"{ resource(code: "API-1") { retiredOn retiredBy } }"#,
@@ -279,6 +329,19 @@ both_backends!(
             history["resource"],
             json!({ "retiredOn": "2026-12-01", "retiredBy": null }),
             "who retired it is for admins"
+        );
+
+        // An area is a DOPA code: anything else is refused, not matched as a prefix.
+        let bad_area = app
+            .graphql_raw(
+                r#"{ resources(filter: { within: "9" }) { totalCount } }"#,
+                Value::Null,
+            )
+            .await;
+        assert_eq!(
+            bad_area["errors"][0]["extensions"]["code"],
+            json!("BAD_INPUT"),
+            "{bad_area}"
         );
 
         // Problems: created, moved along, listed by status.
@@ -338,6 +401,7 @@ both_backends!(the_gap_report_of_the_demo, |backend: Backend| async move {
     let report = app
         .graphql(
             r#"{ gaps(area: "90", on: "2026-12-01") {
+                 complete
                  areaCode
                  uncovered { kind key areaCode topicCode severity children
                    nearby { distance resource { code } } otherTopicsHere { code } }

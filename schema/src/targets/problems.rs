@@ -2,7 +2,7 @@
 //! each in one area and of one topic, so that the gap analysis can set them against the
 //! resources that cover them. Shared by code, as resources are.
 
-use super::resources::{date_field, resolve_topics, word_field};
+use super::{date_field, plain_word, resolve_topics, word_field};
 use crate::registry::split_list;
 use crate::target::known_area;
 use crate::thai::{normalise_area_code, parse_number};
@@ -110,10 +110,8 @@ impl TargetRow for ProblemRow {
                 }
             },
         };
-        let origin = word_field(fields, "origin", RecordOrigin::ALL, |t| {
-            t.trim().to_lowercase().parse().ok()
-        })?
-        .unwrap_or_default();
+        let origin =
+            word_field(fields, "origin", RecordOrigin::ALL, plain_word)?.unwrap_or_default();
         Ok(ProblemRow {
             code,
             area_code,

@@ -3,7 +3,7 @@
 //! through the API and later loaded from a sheet stays one resource, and the change of
 //! hands is reported as for any shared row.
 
-use crate::period::parse_date;
+use super::{date_field, plain_word, resolve_topics, word_field};
 use crate::registry::{join_list, split_list};
 use crate::target::known_area;
 use crate::thai::{normalise_area_code, parse_number};
@@ -77,66 +77,6 @@ const DESC: TargetDesc = TargetDesc {
     breakdown: false,
     one_of: &[],
 };
-
-/// A date field read as Thai files write it (BE or CE), stored as an ISO date.
-pub(crate) fn date_field(
-    fields: &mut impl Fields,
-    field: &'static str,
-) -> Result<Option<String>, Reject> {
-    match fields.get(field)? {
-        None => Ok(None),
-        Some(raw) => parse_date(&raw)
-            .map(|d| Some(d.format("%Y-%m-%d").to_string()))
-            .map_err(|e| fields.reject(field, Some(&raw), format!("{field} is {e}"))),
-    }
-}
-
-/// A vocabulary field: blank is none, an unknown word a reject naming the choices.
-pub(crate) fn word_field<T: Copy + std::fmt::Display>(
-    fields: &mut impl Fields,
-    field: &'static str,
-    all: &[T],
-    read: impl Fn(&str) -> Option<T>,
-) -> Result<Option<T>, Reject> {
-    match fields.get(field)? {
-        None => Ok(None),
-        Some(raw) => match read(&raw) {
-            Some(word) => Ok(Some(word)),
-            None => {
-                let choices: Vec<String> = all.iter().map(ToString::to_string).collect();
-                Err(fields.reject(
-                    field,
-                    Some(&raw),
-                    format!("{field} \"{raw}\" is not one of {}", choices.join(", ")),
-                ))
-            }
-        },
-    }
-}
-
-/// Resolves each topic of a stored list through the references.
-pub(crate) fn resolve_topics(
-    references: &impl References,
-    field: &'static str,
-    topics: &str,
-) -> Result<String, FieldError> {
-    let mut codes = Vec::new();
-    for name in split_list(topics) {
-        match references.topic(name) {
-            Some(code) => codes.push(code.to_string()),
-            None => {
-                return Err(FieldError {
-                    field,
-                    value: name.to_string(),
-                    reason: format!("topic \"{name}\" is not in the topic list"),
-                })
-            }
-        }
-    }
-    codes.sort();
-    codes.dedup();
-    Ok(join_list(codes.iter().map(String::as_str)))
-}
 
 impl TargetRow for ResourceRow {
     const DESC: &'static TargetDesc = &DESC;
@@ -212,10 +152,8 @@ impl TargetRow for ResourceRow {
                 ));
             }
         }
-        let origin = word_field(fields, "origin", RecordOrigin::ALL, |t| {
-            t.trim().to_lowercase().parse().ok()
-        })?
-        .unwrap_or_default();
+        let origin =
+            word_field(fields, "origin", RecordOrigin::ALL, plain_word)?.unwrap_or_default();
         Ok(ResourceRow {
             code,
             title_th,

@@ -8,7 +8,7 @@
 //! area, which the group might stretch. Everything here is computed from records the
 //! caller read; nothing is asked of the store.
 
-use abe_schema::registry::split_list;
+use abe_schema::registry::{list_contains, list_covers, list_reaches_into};
 use abe_schema::ProblemSeverity;
 use abe_store::{AlertRecord, ProblemRecord, ResourceRecord};
 use std::collections::{BTreeMap, HashMap};
@@ -34,7 +34,7 @@ pub struct GapItem {
     pub key: String,
     /// Its area.
     pub area_code: String,
-    /// Its topic; an alert of an indicator without a topic has none.
+    /// Its topic (alerts of indicators without one are left out of a report).
     pub topic: Option<String>,
     /// How serious (an alert's critical counts as high, warning as medium).
     pub severity: ProblemSeverity,
@@ -176,8 +176,9 @@ pub struct GapReport {
     /// Coverage per topic, worst first (lowest share covered, then most children
     /// uncovered).
     pub by_topic: Vec<Coverage>,
-    /// Coverage per area one level below the one asked about (the area itself for
-    /// items named at its own level), worst first.
+    /// Coverage per area one level below the one asked about, worst first; items named
+    /// at the asked area's own level are under the area itself, with the resources
+    /// named for it or above.
     pub by_area: Vec<Coverage>,
     /// Areas with critical alerts, most alerts and fewest resources first: where the
     /// province's resources sit against where its alerts are.
@@ -210,15 +211,15 @@ fn rank(severity: ProblemSeverity) -> u8 {
 }
 
 fn covers(resource: &ResourceRecord, area: &str) -> bool {
-    split_list(&resource.areas).any(|a| area.starts_with(a))
+    list_covers(&resource.areas, area)
 }
 
 fn serves(resource: &ResourceRecord, topic: &str) -> bool {
-    split_list(&resource.topics).any(|t| t == topic)
+    list_contains(&resource.topics, topic)
 }
 
 fn named_within(resource: &ResourceRecord, prefix: &str) -> bool {
-    split_list(&resource.areas).any(|a| a.starts_with(prefix))
+    list_reaches_into(&resource.areas, prefix)
 }
 
 /// The area one level below `parent` that holds `area` (`area` itself when it is at
@@ -230,6 +231,44 @@ fn child_of(parent: &str, area: &str) -> String {
     } else {
         area.to_string()
     }
+}
+
+/// The resources of one category in one area, and their amounts.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CategoryTotal {
+    /// The area.
+    pub area_code: String,
+    /// The category word.
+    pub category: String,
+    /// Resources in or for the area: named for it, for an area above it (a
+    /// province-wide resource counts in each district) or for an area under it.
+    pub resources: usize,
+    /// Their amounts by unit.
+    pub amounts: Vec<Amount>,
+}
+
+/// For each of `areas`, each category's resources and amounts (every category, in
+/// EEF's order, so a missing one shows as zero).
+pub fn resource_totals(areas: &[String], resources: &[ResourceRecord]) -> Vec<CategoryTotal> {
+    let mut totals = Vec::new();
+    for area in areas {
+        for category in abe_schema::ResourceCategory::ALL {
+            let here: Vec<&ResourceRecord> = resources
+                .iter()
+                .filter(|r| r.category == category.as_str())
+                .filter(|r| covers(r, area) || named_within(r, area))
+                .collect();
+            let mut coverage = Coverage::new(String::new());
+            coverage.add_amounts(here.iter().copied());
+            totals.push(CategoryTotal {
+                area_code: area.clone(),
+                category: category.as_str().to_string(),
+                resources: here.len(),
+                amounts: coverage.amounts,
+            });
+        }
+    }
+    totals
 }
 
 /// Computes the gap report.
@@ -257,8 +296,12 @@ pub fn gaps(input: &GapInput<'_>) -> GapReport {
         ));
     }
     for a in input.alerts {
-        let topic = input.indicator_topics.get(&a.indicator).map(String::as_str);
-        if !wanted(topic) {
+        // An indicator without a topic cannot be matched to a resource: its alerts are
+        // left out rather than counted as gaps nobody could close.
+        let Some(topic) = input.indicator_topics.get(&a.indicator).map(String::as_str) else {
+            continue;
+        };
+        if !wanted(Some(topic)) {
             continue;
         }
         let critical = a.severity == abe_schema::AlertSeverity::Critical;
@@ -273,7 +316,7 @@ pub fn gaps(input: &GapInput<'_>) -> GapReport {
                 ItemKind::Alert,
                 a.id.to_string(),
                 &a.area_code,
-                topic,
+                Some(topic),
                 severity,
                 None,
             ),
@@ -321,11 +364,20 @@ pub fn gaps(input: &GapInput<'_>) -> GapReport {
         let wanted_resource = |r: &&ResourceRecord| {
             input.topics.is_empty() || input.topics.iter().any(|t| serves(r, t))
         };
+        // The row of the area asked about holds the items named at its own level: the
+        // resources for it are those named for it or above, not all those under it.
+        let asked = area.as_str() == input.area;
         let here: Vec<&ResourceRecord> = input
             .resources
             .iter()
             .filter(wanted_resource)
-            .filter(|r| named_within(r, area))
+            .filter(|r| {
+                if asked {
+                    covers(r, area)
+                } else {
+                    named_within(r, area)
+                }
+            })
             .collect();
         coverage.resources = here.len();
         coverage.resources_available = input
@@ -648,6 +700,54 @@ mod tests {
         assert_eq!(report.by_area[1].children_uncovered, 0.0);
         let hotspots: Vec<&str> = report.hotspots.iter().map(|c| c.key.as_str()).collect();
         assert_eq!(hotspots, ["9003"]);
+    }
+
+    #[test]
+    fn totals_count_resources_for_above_and_under_an_area() {
+        let resources = [
+            resource("R1", ";90;", ";poverty;", Some((500_000.0, "baht"))),
+            resource("R2", ";900101;", ";poverty;", Some((20_000.0, "baht"))),
+            resource("R3", ";9002;", ";poverty;", Some((7.0, "people"))),
+        ];
+        let totals = resource_totals(&["9001".into(), "9002".into()], &resources);
+        // Four categories per area; the test resources are all "operations".
+        assert_eq!(totals.len(), 8);
+        let ops: Vec<(&str, usize, &[Amount])> = totals
+            .iter()
+            .filter(|t| t.category == "operations")
+            .map(|t| (t.area_code.as_str(), t.resources, t.amounts.as_slice()))
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                (
+                    "9001",
+                    2,
+                    &[Amount {
+                        unit: "baht".into(),
+                        amount: 520_000.0
+                    }][..]
+                ),
+                (
+                    "9002",
+                    2,
+                    &[
+                        Amount {
+                            unit: "baht".into(),
+                            amount: 500_000.0
+                        },
+                        Amount {
+                            unit: "people".into(),
+                            amount: 7.0
+                        }
+                    ][..]
+                ),
+            ]
+        );
+        assert!(totals
+            .iter()
+            .filter(|t| t.category != "operations")
+            .all(|t| t.resources == 0 && t.amounts.is_empty()));
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub use inequality::{inequality, Inequality};
 pub use rules::{evaluate, Findings};
 pub use webhook::{Notifier, WebhookEvent};
 
-use abe_schema::{Indicator, RunCounts, Target};
+use abe_schema::{Indicator, ProblemStatus, RunCounts, Target};
 use abe_store::{Evaluated, Scope, Store, StoreError};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -66,6 +66,8 @@ pub const MAX_GAP_RECORDS: usize = 10_000;
 pub struct GapAnswer {
     /// The report.
     pub report: GapReport,
+    /// False when a limit cut the records the report read.
+    pub complete: bool,
     /// Resources by code.
     pub resources: HashMap<String, abe_store::ResourceRecord>,
     /// Problems by code.
@@ -244,7 +246,9 @@ impl Analytics {
             .all_problems(
                 &abe_store::ProblemFilter {
                     within: Some(area.to_string()),
-                    statuses: vec!["open".into(), "being_addressed".into()],
+                    statuses: [ProblemStatus::Open, ProblemStatus::BeingAddressed]
+                        .map(|s| s.as_str().to_string())
+                        .to_vec(),
                     ..Default::default()
                 },
                 MAX_GAP_RECORDS,
@@ -281,6 +285,9 @@ impl Analytics {
                 MAX_GAP_RECORDS,
             )
             .await?;
+        let complete = problems.len() < MAX_GAP_RECORDS
+            && resources.len() < MAX_GAP_RECORDS
+            && alerts.len() < abe_store::MAX_ALERTS;
         let report = gaps::gaps(&gaps::GapInput {
             area,
             topics,
@@ -291,10 +298,37 @@ impl Analytics {
         });
         Ok(GapAnswer {
             report,
+            complete,
             resources: resources.into_iter().map(|r| (r.code.clone(), r)).collect(),
             problems: problems.into_iter().map(|p| (p.code.clone(), p)).collect(),
             alerts: alerts.into_iter().map(|a| (a.id.to_string(), a)).collect(),
         })
+    }
+
+    /// Each category's resources and amounts in each of `areas` (all in one province)
+    /// on `day`, for `topics` (all when empty).
+    pub async fn resource_totals(
+        &self,
+        areas: &[String],
+        topics: &[String],
+        day: chrono::NaiveDate,
+    ) -> Result<Vec<gaps::CategoryTotal>, StoreError> {
+        let Some(province) = areas.first().and_then(|a| a.get(..2)) else {
+            return Ok(Vec::new());
+        };
+        let resources = self
+            .store
+            .all_resources(
+                &abe_store::ResourceFilter {
+                    within: Some(province.to_string()),
+                    topics: topics.to_vec(),
+                    valid_on: Some(day),
+                    ..Default::default()
+                },
+                MAX_GAP_RECORDS,
+            )
+            .await?;
+        Ok(gaps::resource_totals(areas, &resources))
     }
 
     async fn catalogue(&self) -> Result<HashMap<String, Indicator>, StoreError> {

@@ -8,6 +8,7 @@ mod areas;
 mod connection;
 mod connectors;
 pub mod error;
+mod gaps;
 mod http;
 mod indicators;
 mod limits;
@@ -32,7 +33,8 @@ pub struct Query(
     indicators::IndicatorValueQuery,
     alerts::AlertQuery,
     registry::RegistryQuery,
-    registry::GapQuery,
+    gaps::GapQuery,
+    gaps::ResourceTotalsQuery,
     connectors::ConnectorQuery,
 );
 

@@ -8,7 +8,7 @@
 
 use crate::areas::{Agency, Area};
 use crate::connection::{paged, text_cursor, Conn};
-use crate::error::{failure, CodeExt};
+use crate::error::{corrupt, failure, internal, CodeExt};
 use crate::loaders::{load_node, Loaders};
 use crate::{store, Caller};
 use abe_schema::registry::split_list;
@@ -26,7 +26,7 @@ pub enum ResourceCategory {
     Data,
     /// ด้านการดำเนินงาน: budget, people, agencies, organisations.
     Operations,
-    /// ด้านองค์ความรู้ / นวัตกรรม: knowledge, know-how, innovations.
+    /// ด้านองค์ความรู้ / ชุดความรู้ / นวัตกรรม: knowledge, know-how, innovations.
     Knowledge,
     /// ด้านนโยบาย / ทุนทางสังคม: policy and social capital.
     Policy,
@@ -131,9 +131,9 @@ pub struct CategoryInfo {
     pub subcategories: Vec<Subcategory>,
 }
 
-fn parse_word<T: std::str::FromStr>(word: &str, what: &str) -> Result<T> {
-    word.parse()
-        .map_err(|_| Code::Internal.error(format!("a stored {what} is not a known word")))
+/// A stored word read back into its vocabulary.
+pub(crate) fn parse_word<T: std::str::FromStr>(word: &str, what: &str) -> Result<T> {
+    word.parse().map_err(|_| corrupt(what, word))
 }
 
 /// A resource of the registry.
@@ -389,9 +389,18 @@ pub struct ResourceFilterInput {
     pub include_retired: bool,
 }
 
-impl From<ResourceFilterInput> for ResourceFilter {
-    fn from(f: ResourceFilterInput) -> Self {
-        ResourceFilter {
+/// An area code a caller gave, normalised (Thai digits, spaces), or a BAD_INPUT naming
+/// `field`.
+pub(crate) fn area_argument(field: &str, code: &str) -> Result<String> {
+    abe_schema::thai::normalise_area_code(code)
+        .map(|(code, _)| code)
+        .map_err(|e| Code::BadInput.error(format!("{field}: {e}")))
+}
+
+impl ResourceFilterInput {
+    fn into_filter(self) -> Result<ResourceFilter> {
+        let f = self;
+        Ok(ResourceFilter {
             codes: f.codes.unwrap_or_default(),
             categories: f
                 .categories
@@ -400,14 +409,14 @@ impl From<ResourceFilterInput> for ResourceFilter {
                 .map(|c| abe_schema::ResourceCategory::from(c).as_str().to_string())
                 .collect(),
             subcategories: f.subcategories.unwrap_or_default(),
-            covering: f.area,
-            within: f.within,
+            covering: f.area.map(|a| area_argument("area", &a)).transpose()?,
+            within: f.within.map(|a| area_argument("within", &a)).transpose()?,
             topics: f.topics.unwrap_or_default(),
             agencies: f.agencies.unwrap_or_default(),
             valid_on: f.valid_on,
             search: f.search,
             include_retired: f.include_retired,
-        }
+        })
     }
 }
 
@@ -426,11 +435,12 @@ pub struct ProblemFilterInput {
     pub severities: Option<Vec<ProblemSeverity>>,
 }
 
-impl From<ProblemFilterInput> for ProblemFilter {
-    fn from(f: ProblemFilterInput) -> Self {
-        ProblemFilter {
+impl ProblemFilterInput {
+    fn into_filter(self) -> Result<ProblemFilter> {
+        let f = self;
+        Ok(ProblemFilter {
             codes: f.codes.unwrap_or_default(),
-            within: f.area,
+            within: f.area.map(|a| area_argument("area", &a)).transpose()?,
             topics: f.topics.unwrap_or_default(),
             statuses: f
                 .statuses
@@ -444,7 +454,7 @@ impl From<ProblemFilterInput> for ProblemFilter {
                 .into_iter()
                 .map(|s| abe_schema::ProblemSeverity::from(s).as_str().to_string())
                 .collect(),
-        }
+        })
     }
 }
 
@@ -498,7 +508,7 @@ impl RegistryQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Conn<Resource>> {
-        let filter = ResourceFilter::from(filter.unwrap_or_default());
+        let filter = filter.unwrap_or_default().into_filter()?;
         let store = store(ctx)?;
         paged(
             first,
@@ -534,7 +544,7 @@ impl RegistryQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Conn<Problem>> {
-        let filter = ProblemFilter::from(filter.unwrap_or_default());
+        let filter = filter.unwrap_or_default().into_filter()?;
         let store = store(ctx)?;
         paged(
             first,
@@ -614,7 +624,7 @@ impl ResourceInput {
         );
         put("valid_from", self.valid_from.map(|d| d.to_string()));
         put("valid_to", self.valid_to.map(|d| d.to_string()));
-        put("origin", Some("api".into()));
+        put("origin", Some(abe_schema::RecordOrigin::Api.to_string()));
         f
     }
 }
@@ -673,7 +683,7 @@ impl ProblemInput {
                 .map(|s| abe_schema::ProblemStatus::from(s).to_string()),
         );
         put("children", self.children.map(|c| c.to_string()));
-        put("origin", Some("api".into()));
+        put("origin", Some(abe_schema::RecordOrigin::Api.to_string()));
         f
     }
 }
@@ -694,7 +704,9 @@ fn actor(ctx: &Context<'_>, by: &str) -> Result<String> {
 fn refused(r: ChangeRefused) -> async_graphql::Error {
     let code = match r {
         ChangeRefused::NotFound { .. } => Code::NotFound,
-        ChangeRefused::Exists { .. } | ChangeRefused::LoadedByConnector { .. } => Code::BadInput,
+        ChangeRefused::Exists { .. }
+        | ChangeRefused::AlreadyRetired { .. }
+        | ChangeRefused::LoadedByConnector { .. } => Code::BadInput,
     };
     code.error(r.to_string())
 }
@@ -758,7 +770,7 @@ async fn fetch_resource(store: &abe_store::Store, code: String) -> Result<Resour
         .into_iter()
         .next()
         .map(Resource)
-        .ok_or_else(|| Code::Internal.error("the saved resource is gone"))
+        .ok_or_else(|| internal("a resource just saved is not there"))
 }
 
 async fn fetch_problem(store: &abe_store::Store, code: String) -> Result<Problem> {
@@ -771,7 +783,7 @@ async fn fetch_problem(store: &abe_store::Store, code: String) -> Result<Problem
         .into_iter()
         .next()
         .map(Problem)
-        .ok_or_else(|| Code::Internal.error("the saved problem is gone"))
+        .ok_or_else(|| internal("a problem just saved is not there"))
 }
 
 #[Object]
@@ -854,354 +866,5 @@ impl RegistryMutation {
             .map_err(failure)?
             .map_err(refused)?;
         fetch_problem(store, code).await
-    }
-}
-
-/// What a gap item is.
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "abe_analytics::gaps::ItemKind")]
-pub enum GapItemKind {
-    /// A problem recorded at a workshop or through the API.
-    Problem,
-    /// An open or acknowledged alert, counted as a problem of its indicator's topic.
-    Alert,
-}
-
-/// How near a resource of the same topic is to an uncovered item.
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "abe_analytics::gaps::Distance")]
-pub enum Distance {
-    /// Named for another area of the same district.
-    SameDistrict,
-    /// Named for another area of the same province.
-    SameProvince,
-}
-
-/// The gap analysis of an area: what its problems and alerts are, which resources cover
-/// them, and where nothing does.
-pub struct GapReport(std::sync::Arc<abe_analytics::GapAnswer>);
-
-impl GapReport {
-    fn item(&self, index: usize) -> GapItem {
-        GapItem {
-            answer: self.0.clone(),
-            index,
-        }
-    }
-
-    fn coverage(
-        &self,
-        list: fn(&abe_analytics::GapReport) -> &Vec<abe_analytics::gaps::Coverage>,
-        by_area: bool,
-    ) -> Vec<GapCoverage> {
-        (0..list(&self.0.report).len())
-            .map(|index| GapCoverage {
-                answer: self.0.clone(),
-                list,
-                index,
-                by_area,
-            })
-            .collect()
-    }
-}
-
-#[Object]
-impl GapReport {
-    /// The area asked about.
-    async fn area_code(&self) -> &str {
-        &self.0.report.area_code
-    }
-    /// Every problem and alert in the area and under it: uncovered first, then by
-    /// severity, children concerned and area.
-    async fn items(&self) -> Vec<GapItem> {
-        (0..self.0.report.items.len())
-            .map(|i| self.item(i))
-            .collect()
-    }
-    /// The problems and alerts no resource covers, in the same order.
-    async fn uncovered(&self) -> Vec<GapItem> {
-        (0..self.0.report.items.len())
-            .filter(|&i| !self.0.report.items[i].covered())
-            .map(|i| self.item(i))
-            .collect()
-    }
-    /// Coverage per topic, worst first (lowest share covered, then most children
-    /// uncovered).
-    async fn by_topic(&self) -> Vec<GapCoverage> {
-        self.coverage(|r| &r.by_topic, false)
-    }
-    /// Coverage per area one level down (items at the area's own level under the area
-    /// itself), worst first.
-    async fn by_area(&self) -> Vec<GapCoverage> {
-        self.coverage(|r| &r.by_area, true)
-    }
-    /// Areas with critical alerts, most alerts and fewest resources first.
-    async fn hotspots(&self) -> Vec<GapCoverage> {
-        self.coverage(|r| &r.hotspots, true)
-    }
-}
-
-/// A problem or an alert of a gap report, with the resources that cover it.
-pub struct GapItem {
-    answer: std::sync::Arc<abe_analytics::GapAnswer>,
-    index: usize,
-}
-
-impl GapItem {
-    fn get(&self) -> &abe_analytics::GapItem {
-        &self.answer.report.items[self.index]
-    }
-
-    fn resources<'a>(&self, codes: impl Iterator<Item = &'a String>) -> Vec<Resource> {
-        codes
-            .filter_map(|c| self.answer.resources.get(c).cloned().map(Resource))
-            .collect()
-    }
-}
-
-/// A resource near an uncovered item.
-pub struct NearbyResource {
-    resource: ResourceRecord,
-    distance: Distance,
-}
-
-#[Object]
-impl NearbyResource {
-    /// How near.
-    async fn distance(&self) -> Distance {
-        self.distance
-    }
-    /// The resource.
-    async fn resource(&self) -> Resource {
-        Resource(self.resource.clone())
-    }
-}
-
-#[Object]
-impl GapItem {
-    /// Problem or alert.
-    async fn kind(&self) -> GapItemKind {
-        self.get().kind.into()
-    }
-    /// The problem's code or the alert's id.
-    async fn key(&self) -> &str {
-        &self.get().key
-    }
-    /// The problem (for a problem item).
-    async fn problem(&self) -> Option<Problem> {
-        match self.get().kind {
-            abe_analytics::gaps::ItemKind::Problem => self
-                .answer
-                .problems
-                .get(&self.get().key)
-                .cloned()
-                .map(Problem),
-            abe_analytics::gaps::ItemKind::Alert => None,
-        }
-    }
-    /// The alert (for an alert item).
-    async fn alert(&self) -> Option<crate::alerts::Alert> {
-        match self.get().kind {
-            abe_analytics::gaps::ItemKind::Alert => self
-                .answer
-                .alerts
-                .get(&self.get().key)
-                .cloned()
-                .map(crate::alerts::Alert),
-            abe_analytics::gaps::ItemKind::Problem => None,
-        }
-    }
-    /// Code of its area.
-    async fn area_code(&self) -> &str {
-        &self.get().area_code
-    }
-    /// Its area.
-    async fn area(&self, ctx: &Context<'_>) -> Result<Option<Area>> {
-        load_node(&ctx.data::<Loaders>()?.areas, self.get().area_code.clone()).await
-    }
-    /// Its topic's code (an alert of an indicator without a topic has none).
-    async fn topic_code(&self) -> Option<&str> {
-        self.get().topic.as_deref()
-    }
-    /// Its topic.
-    async fn topic(&self, ctx: &Context<'_>) -> Result<Option<Topic>> {
-        match &self.get().topic {
-            Some(t) => load_node(&ctx.data::<Loaders>()?.topics, t.clone()).await,
-            None => Ok(None),
-        }
-    }
-    /// How serious (a critical alert is high, a warning medium).
-    async fn severity(&self) -> ProblemSeverity {
-        self.get().severity.into()
-    }
-    /// Children concerned, when a problem says.
-    async fn children(&self) -> Option<i64> {
-        self.get().children.map(|c| c as i64)
-    }
-    /// Whether a resource covers it.
-    async fn covered(&self) -> bool {
-        self.get().covered()
-    }
-    /// The resources of its topic named for its area or an area above.
-    async fn covering(&self) -> Vec<Resource> {
-        self.resources(self.get().covering.iter())
-    }
-    /// Uncovered: resources of its topic nearby (same district, then same province).
-    async fn nearby(&self) -> Vec<NearbyResource> {
-        self.get()
-            .nearby
-            .iter()
-            .filter_map(|n| {
-                self.answer
-                    .resources
-                    .get(&n.resource)
-                    .map(|r| NearbyResource {
-                        resource: r.clone(),
-                        distance: n.distance.into(),
-                    })
-            })
-            .collect()
-    }
-    /// Uncovered: resources of other topics available in its area.
-    async fn other_topics_here(&self) -> Vec<Resource> {
-        self.resources(self.get().other_topics_here.iter())
-    }
-}
-
-/// An amount in one unit.
-#[derive(SimpleObject)]
-pub struct UnitAmount {
-    /// The unit.
-    pub unit: ResourceUnit,
-    /// The sum.
-    pub amount: f64,
-}
-
-/// Coverage of one topic or one area in a gap report.
-pub struct GapCoverage {
-    answer: std::sync::Arc<abe_analytics::GapAnswer>,
-    list: fn(&abe_analytics::GapReport) -> &Vec<abe_analytics::gaps::Coverage>,
-    index: usize,
-    by_area: bool,
-}
-
-impl GapCoverage {
-    fn get(&self) -> &abe_analytics::gaps::Coverage {
-        &(self.list)(&self.answer.report)[self.index]
-    }
-}
-
-#[Object]
-impl GapCoverage {
-    /// The topic's code (coverage by topic).
-    async fn topic_code(&self) -> Option<&str> {
-        (!self.by_area).then_some(self.get().key.as_str())
-    }
-    /// The topic (coverage by topic).
-    async fn topic(&self, ctx: &Context<'_>) -> Result<Option<Topic>> {
-        if self.by_area {
-            return Ok(None);
-        }
-        load_node(&ctx.data::<Loaders>()?.topics, self.get().key.clone()).await
-    }
-    /// The area's code (coverage by area).
-    async fn area_code(&self) -> Option<&str> {
-        self.by_area.then_some(self.get().key.as_str())
-    }
-    /// The area (coverage by area).
-    async fn area(&self, ctx: &Context<'_>) -> Result<Option<Area>> {
-        if !self.by_area {
-            return Ok(None);
-        }
-        load_node(&ctx.data::<Loaders>()?.areas, self.get().key.clone()).await
-    }
-    /// Problems and alerts.
-    async fn items(&self) -> i64 {
-        self.get().items as i64
-    }
-    /// Of them, covered by a resource.
-    async fn covered(&self) -> i64 {
-        self.get().covered as i64
-    }
-    /// Of them, uncovered.
-    async fn uncovered(&self) -> i64 {
-        (self.get().items - self.get().covered) as i64
-    }
-    /// Share covered, 0 to 1 (1 with no items).
-    async fn share_covered(&self) -> f64 {
-        self.get().share()
-    }
-    /// Items of high severity.
-    async fn high(&self) -> i64 {
-        self.get().high as i64
-    }
-    /// Open critical alerts.
-    async fn critical_alerts(&self) -> i64 {
-        self.get().critical_alerts as i64
-    }
-    /// Children concerned, over the problems that say.
-    async fn children(&self) -> i64 {
-        self.get().children as i64
-    }
-    /// Children concerned by uncovered problems.
-    async fn children_uncovered(&self) -> i64 {
-        self.get().children_uncovered as i64
-    }
-    /// Resources: of the topic in the area (by topic), or named for the area or under
-    /// it (by area).
-    async fn resources(&self) -> i64 {
-        self.get().resources as i64
-    }
-    /// By area: resources available there, those named for an area above included.
-    async fn resources_available(&self) -> Option<i64> {
-        self.by_area
-            .then_some(self.get().resources_available as i64)
-    }
-    /// Amounts of those resources by unit.
-    async fn amounts(&self) -> Result<Vec<UnitAmount>> {
-        self.get()
-            .amounts
-            .iter()
-            .map(|a| {
-                Ok(UnitAmount {
-                    unit: parse_word::<abe_schema::ResourceUnit>(&a.unit, "unit")?.into(),
-                    amount: a.amount,
-                })
-            })
-            .collect()
-    }
-}
-
-/// The gap analysis.
-#[derive(Default)]
-pub struct GapQuery;
-
-#[Object]
-impl GapQuery {
-    /// The gap analysis of `area` and the areas under it: each problem and open alert
-    /// with the resources that cover its area and topic, the uncovered ones with the
-    /// nearest resources of their topic, coverage by topic and by area worst first, and
-    /// the areas with the most critical alerts and the fewest resources. Resources in
-    /// force on `on` (today when omitted); `topics` narrows to those topics.
-    async fn gaps(
-        &self,
-        ctx: &Context<'_>,
-        area: String,
-        topics: Option<Vec<String>>,
-        on: Option<NaiveDate>,
-    ) -> Result<GapReport> {
-        let (area, _) = abe_schema::thai::normalise_area_code(&area)
-            .map_err(|e| Code::BadInput.error(format!("area: {e}")))?;
-        let answer = ctx
-            .data::<crate::Operations>()?
-            .analytics
-            .gaps(
-                &area,
-                &topics.unwrap_or_default(),
-                on.unwrap_or_else(|| Utc::now().date_naive()),
-            )
-            .await
-            .map_err(failure)?;
-        Ok(GapReport(std::sync::Arc::new(answer)))
     }
 }

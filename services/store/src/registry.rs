@@ -4,6 +4,7 @@
 
 use crate::queries::{Page, Where};
 use crate::{params, Backend, Param, Result, Store};
+use abe_schema::registry::{escape_like, like_list_item, like_list_reaching_into};
 use abe_schema::{ProblemRow, ProblemStatus, ResourceRow, TargetRow, Topic};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -179,6 +180,14 @@ pub enum ChangeRefused {
         /// The code.
         code: String,
     },
+    /// Retire of a resource retired already.
+    #[error("resource {code} was retired on {on}")]
+    AlreadyRetired {
+        /// The code.
+        code: String,
+        /// The day it was retired.
+        on: String,
+    },
     /// A row a connector loaded: its source is where it changes.
     #[error(
         "{what} {code} is loaded by connector {connector}: change it in that connector's source"
@@ -193,37 +202,24 @@ pub enum ChangeRefused {
     },
 }
 
-/// The lines of the LIKE conditions that find `code` or one of its ancestors in a
-/// stored list: `;90;`, `;9001;`, `;900101;` for `900101`.
+/// The LIKE patterns that find `code` or one of its ancestors in a stored list of
+/// areas: `;90;`, `;9001;`, `;900101;` for `900101`.
 fn ancestors_and_self(code: &str) -> Vec<Param> {
     [2, 4, 6]
         .into_iter()
         .filter(|&n| n <= code.len() && code.is_char_boundary(n))
-        .map(|n| Param::from(format!("%;{};%", &code[..n])))
+        .map(|n| Param::from(like_list_item(&code[..n])))
         .collect()
 }
 
-/// `column LIKE ? OR ...`, one per pattern; false with none.
+/// `column LIKE ? OR ...`, one per pattern (escape `\`); false with none.
 fn any_like(column: &str, patterns: Vec<Param>, w: &mut Where) {
     if patterns.is_empty() {
         w.push("1 = 0", []);
         return;
     }
-    let condition = vec![format!("{column} LIKE ?"); patterns.len()].join(" OR ");
+    let condition = vec![format!("{column} LIKE ? ESCAPE '\\'"); patterns.len()].join(" OR ");
     w.push(&format!("({condition})"), patterns);
-}
-
-/// A LIKE pattern matching `text` anywhere, its own `%` and `_` taken literally.
-fn contains_pattern(text: &str) -> String {
-    let mut escaped = String::from("%");
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped.push('%');
-    escaped
 }
 
 impl Store {
@@ -245,14 +241,20 @@ impl Store {
 
     /// Adds the topics of `topics` the list lacks, after those there; returns how many.
     pub async fn add_topics(&self, topics: &[Topic]) -> Result<u64> {
+        let last = self
+            .scalar_i64(
+                "SELECT CAST(COALESCE(MAX(position), 0) AS BIGINT) FROM topics",
+                vec![],
+                "reading the topic list's end",
+            )
+            .await?;
         let mut added = 0;
-        for (position, t) in topics.iter().enumerate() {
+        for (i, t) in topics.iter().enumerate() {
             added += self
                 .execute(
-                    "INSERT INTO topics (code, name_th, name_en, position) VALUES ($1, $2, $3, \
-                     (SELECT COALESCE(MAX(position), 0) + 1 FROM topics) + $4) \
+                    "INSERT INTO topics (code, name_th, name_en, position) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (code) DO NOTHING",
-                    params![&t.code, &t.name_th, &t.name_en, position as i64],
+                    params![&t.code, &t.name_th, &t.name_en, last + 1 + i as i64],
                     "adding a topic",
                 )
                 .await?;
@@ -302,13 +304,17 @@ impl Store {
             any_like("areas", ancestors_and_self(area), &mut w);
         }
         if let Some(area) = &filter.within {
-            w.push("areas LIKE ?", [Param::from(format!("%;{area}%"))]);
+            any_like(
+                "areas",
+                vec![Param::from(like_list_reaching_into(area))],
+                &mut w,
+            );
         }
         if !filter.topics.is_empty() {
             let patterns = filter
                 .topics
                 .iter()
-                .map(|t| Param::from(format!("%;{t};%")))
+                .map(|t| Param::from(like_list_item(t)))
                 .collect();
             any_like("topics", patterns, &mut w);
         }
@@ -328,7 +334,13 @@ impl Store {
             }
         }
         if !filter.include_retired {
-            w.push("retired_on IS NULL", []);
+            // Retired on a later day: still in force on the day asked about.
+            let day = filter
+                .valid_on
+                .unwrap_or_else(|| Utc::now().date_naive())
+                .format("%Y-%m-%d")
+                .to_string();
+            w.push("(retired_on IS NULL OR retired_on > ?)", [Param::from(day)]);
         }
         w
     }
@@ -348,11 +360,11 @@ impl Store {
             }
             Backend::Sqlite => w.push(
                 &format!("{SEARCH_TEXT} LIKE ? ESCAPE '\\'"),
-                [Param::from(contains_pattern(text))],
+                [Param::from(format!("%{}%", escape_like(text)))],
             ),
             Backend::Postgres => w.push(
                 &format!("{SEARCH_TEXT} ILIKE ? ESCAPE '\\'"),
-                [Param::from(contains_pattern(text))],
+                [Param::from(format!("%{}%", escape_like(text)))],
             ),
         }
     }
@@ -439,37 +451,30 @@ impl Store {
         Ok(rows.into_iter().next().map(|(c,)| c))
     }
 
-    /// Checks that `mode` may write `code` of `table`.
-    async fn check_change(
+    /// Why a change of `code` in `table` through the API touched no row: there is no
+    /// such row, or a connector wrote it.
+    async fn why_unchanged(
         &self,
-        table: &'static str,
+        table: &str,
         what: &'static str,
         code: &str,
-        mode: SaveMode,
-    ) -> Result<std::result::Result<(), ChangeRefused>> {
-        let writer = self.writer_of(table, code).await?;
-        Ok(match (mode, writer) {
-            (SaveMode::Create, Some(_)) => Err(ChangeRefused::Exists {
+    ) -> Result<ChangeRefused> {
+        Ok(match self.writer_of(table, code).await? {
+            Some(Some(connector)) if connector != API_WRITER => ChangeRefused::LoadedByConnector {
                 what,
                 code: code.into(),
-            }),
-            (SaveMode::Create, None) => Ok(()),
-            (SaveMode::Update, None) => Err(ChangeRefused::NotFound {
+                connector,
+            },
+            Some(_) | None => ChangeRefused::NotFound {
                 what,
                 code: code.into(),
-            }),
-            (SaveMode::Update, Some(Some(c))) if c != API_WRITER => {
-                Err(ChangeRefused::LoadedByConnector {
-                    what,
-                    code: code.into(),
-                    connector: c,
-                })
-            }
-            (SaveMode::Update, Some(_)) => Ok(()),
+            },
         })
     }
 
     /// Writes `row` (checked by the caller) as a target row entered through the API.
+    /// One statement decides: an INSERT that does nothing when the code exists, or an
+    /// UPDATE of a row the API wrote, so two callers (or a load) cannot both win.
     async fn save_api_row<R: TargetRow>(
         &self,
         row: &R,
@@ -480,9 +485,6 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<std::result::Result<(), ChangeRefused>> {
         let _turn = self.write_turn().await;
-        if let Err(refused) = self.check_change(R::DESC.table, what, code, mode).await? {
-            return Ok(Err(refused));
-        }
         let desc = R::DESC;
         let mut columns: Vec<&str> = desc.columns.iter().map(|c| c.name).collect();
         let mut values: Vec<Param> = (0..desc.columns.len())
@@ -498,21 +500,44 @@ impl Store {
             Param::from(by),
             Param::from(now),
         ]);
-        let marks: Vec<String> = (1..=values.len()).map(|n| format!("${n}")).collect();
-        let sets: Vec<String> = columns[1..]
-            .iter()
-            .map(|c| format!("{c} = excluded.{c}"))
-            .collect();
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (code) DO UPDATE SET {}",
-            desc.table,
-            columns.join(", "),
-            marks.join(", "),
-            sets.join(", ")
-        );
-        self.execute(&sql, values, "saving a row entered through the API")
-            .await?;
-        Ok(Ok(()))
+        let changed = match mode {
+            SaveMode::Create => {
+                let marks: Vec<String> = (1..=values.len()).map(|n| format!("${n}")).collect();
+                let sql = format!(
+                    "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (code) DO NOTHING",
+                    desc.table,
+                    columns.join(", "),
+                    marks.join(", ")
+                );
+                self.execute(&sql, values, "saving a row entered through the API")
+                    .await?
+            }
+            SaveMode::Update => {
+                // The key (column 0, the code) is the condition; the rest is set.
+                let sets: Vec<String> = columns[1..]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| format!("{c} = ${}", i + 2))
+                    .collect();
+                let sql = format!(
+                    "UPDATE {} SET {} WHERE code = $1 AND connector = '{API_WRITER}'",
+                    desc.table,
+                    sets.join(", ")
+                );
+                self.execute(&sql, values, "changing a row entered through the API")
+                    .await?
+            }
+        };
+        if changed > 0 {
+            return Ok(Ok(()));
+        }
+        Ok(Err(match mode {
+            SaveMode::Create => ChangeRefused::Exists {
+                what,
+                code: code.into(),
+            },
+            SaveMode::Update => self.why_unchanged(desc.table, what, code).await?,
+        }))
     }
 
     /// Creates or updates a resource entered through the API. A resource a connector
@@ -540,19 +565,32 @@ impl Store {
         let _turn = self.write_turn().await;
         let changed = self
             .execute(
-                "UPDATE resources SET retired_on = $1, retired_by = $2 WHERE code = $3",
+                "UPDATE resources SET retired_on = $1, retired_by = $2 \
+                 WHERE code = $3 AND retired_on IS NULL",
                 params![day.format("%Y-%m-%d").to_string(), by, code],
                 "retiring a resource",
             )
             .await?;
-        Ok(if changed == 0 {
-            Err(ChangeRefused::NotFound {
+        if changed > 0 {
+            return Ok(Ok(()));
+        }
+        let retired: Vec<(Option<String>,)> = self
+            .fetch_all(
+                "SELECT retired_on FROM resources WHERE code = $1",
+                params![code],
+                "reading a resource's retirement",
+            )
+            .await?;
+        Ok(Err(match retired.into_iter().next() {
+            Some((Some(on),)) => ChangeRefused::AlreadyRetired {
+                code: code.into(),
+                on,
+            },
+            _ => ChangeRefused::NotFound {
                 what: "resource",
                 code: code.into(),
-            })
-        } else {
-            Ok(())
-        })
+            },
+        }))
     }
 
     /// Creates or updates a problem entered through the API.
@@ -576,19 +614,21 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<std::result::Result<(), ChangeRefused>> {
         let _turn = self.write_turn().await;
-        if let Err(refused) = self
-            .check_change("problems", "problem", code, SaveMode::Update)
-            .await?
-        {
-            return Ok(Err(refused));
-        }
-        self.execute(
-            "UPDATE problems SET status = $1, updated_by = $2, updated_at = $3 WHERE code = $4",
-            params![status.as_str(), by, now, code],
-            "setting a problem's status",
-        )
-        .await?;
-        Ok(Ok(()))
+        let changed = self
+            .execute(
+                &format!(
+                    "UPDATE problems SET status = $1, updated_by = $2, updated_at = $3 \
+                     WHERE code = $4 AND connector = '{API_WRITER}'"
+                ),
+                params![status.as_str(), by, now, code],
+                "setting a problem's status",
+            )
+            .await?;
+        Ok(if changed > 0 {
+            Ok(())
+        } else {
+            Err(self.why_unchanged("problems", "problem", code).await?)
+        })
     }
 
     /// The query plan of a resource search for `text`, for the test that checks an
@@ -629,7 +669,10 @@ fn problem_where(filter: &ProblemFilter) -> Where {
         w.push_in("code", &filter.codes);
     }
     if let Some(area) = &filter.within {
-        w.push("area_code LIKE ?", [Param::from(format!("{area}%"))]);
+        w.push(
+            "area_code LIKE ? ESCAPE '\\'",
+            [Param::from(format!("{}%", escape_like(area)))],
+        );
     }
     if !filter.topics.is_empty() {
         w.push_in("topic", &filter.topics);
