@@ -4,6 +4,8 @@
 -- * Resources and problems are shared by code: a connector (a steward's sheet, a
 --   workshop workbook) or the API (connector '@api', a name no connector can take)
 --   writes them; the load reports a row it would take from another writer.
+-- * Both keep history: what a connector's source drops is retired on a full refresh
+--   (retired_on set, retired_by empty), and a retirement through the API names who.
 -- * A resource's areas and topics are lists stored as ';90;9001;': one LIKE finds a
 --   resource covering an area or any area under one, on either database.
 -- * Thai has no spaces between words, so search is by trigram (pg_trgm here, FTS5's
@@ -70,7 +72,9 @@ CREATE TABLE problems (
     connector       TEXT,
     run_id          BIGINT,
     updated_by      TEXT,
-    updated_at      TIMESTAMPTZ
+    updated_at      TIMESTAMPTZ,
+    retired_on      TEXT,
+    retired_by      TEXT
 );
 CREATE INDEX problems_area ON problems (area_code);
 CREATE INDEX problems_topic ON problems (topic, status);

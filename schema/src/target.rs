@@ -113,6 +113,10 @@ pub struct TargetDesc {
     pub ownership: Ownership,
     /// Whether the mapping may give a breakdown (dimension = value pairs).
     pub breakdown: bool,
+    /// Rows are kept for history: on a full refresh, a connector's rows its source no
+    /// longer has are retired (`retired_on` set, `retired_by` empty) rather than kept in
+    /// force, and brought back when the source has them again. Counted as deleted.
+    pub retires: bool,
     /// Fields of which a mapping must give at least one (an observation's area or
     /// school); empty when none is asked for.
     pub one_of: &'static [&'static str],

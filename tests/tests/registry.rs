@@ -495,3 +495,105 @@ both_backends!(
         }
     }
 );
+
+both_backends!(
+    what_a_sheet_drops_is_retired_and_comes_back,
+    |backend: Backend| async move {
+        use abe_connectors::csv::CsvConfig;
+        use abe_connectors::SourceConfig;
+        use abe_pipeline::{ConnectorDef, SyncMode, Trigger};
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Areas 90, 9001 and 9011.
+        let pipeline = abe_tests::fixtures::seed_dropouts(&store, dir.path()).await;
+        store
+            .provision_topics(&[abe_schema::Topic {
+                code: "poverty".into(),
+                name_th: "ความยากจน".into(),
+                name_en: "Poverty".into(),
+            }])
+            .await
+            .expect("topics");
+        let def = ConnectorDef::new(
+            "sheet".into(),
+            None,
+            abe_schema::Target::Resources,
+            None,
+            SyncMode::FullRefresh,
+            SourceConfig::Csv(CsvConfig::new("r.csv")),
+            serde_json::from_value(json!({"fields": {
+                "code": {"column": "code"}, "title_th": {"column": "title"},
+                "category": {"column": "category"}, "areas": {"column": "area"},
+                "topics": {"column": "topic"}
+            }}))
+            .expect("mapping"),
+            dir.path().to_path_buf(),
+        )
+        .expect("connector");
+        let run = |rows: &'static str| {
+            std::fs::write(
+                dir.path().join("r.csv"),
+                format!("code,title,category,area,topic\n{rows}"),
+            )
+            .expect("write");
+            pipeline.run(&def, Trigger::Manual)
+        };
+        let in_force = || async {
+            let mut codes: Vec<String> = store
+                .resources(&abe_store::ResourceFilter::default(), None, 100)
+                .await
+                .expect("resources")
+                .items
+                .into_iter()
+                .map(|r| r.code)
+                .collect();
+            codes.sort();
+            codes
+        };
+
+        let first = run("R1,ทุนการศึกษา,2,90,ความยากจน\nR2,ครูอาสา,2,9001,poverty\n")
+            .await
+            .expect("run");
+        assert_eq!(first.counts.inserted, 2);
+        assert_eq!(in_force().await, ["R1", "R2"]);
+
+        // R2 is gone from the sheet: retired (counted as deleted), kept in history.
+        let dropped = run("R1,ทุนการศึกษา,2,90,poverty\n").await.expect("run");
+        assert_eq!(dropped.counts.deleted, 1, "{:?}", dropped.counts);
+        assert_eq!(in_force().await, ["R1"]);
+        let history = store
+            .resources(
+                &abe_store::ResourceFilter {
+                    codes: vec!["R2".into()],
+                    include_retired: true,
+                    ..Default::default()
+                },
+                None,
+                1,
+            )
+            .await
+            .expect("history")
+            .items;
+        assert!(history[0].retired_on.is_some() && history[0].retired_by.is_none());
+
+        // Back in the sheet: back in force.
+        let back = run("R1,ทุนการศึกษา,2,90,poverty\nR2,ครูอาสา,2,9001,poverty\n")
+            .await
+            .expect("run");
+        assert_eq!(back.counts.updated, 1, "{:?}", back.counts);
+        assert_eq!(in_force().await, ["R1", "R2"]);
+
+        // A retirement through the API names who made it, and a load does not undo it.
+        let today = chrono::Utc::now().date_naive();
+        store
+            .retire_resource("R1", today, "steward@peo")
+            .await
+            .expect("retire")
+            .expect("retired");
+        run("R1,ทุนการศึกษา,2,90,poverty\nR2,ครูอาสา,2,9001,poverty\n")
+            .await
+            .expect("run");
+        assert_eq!(in_force().await, ["R2"]);
+    }
+);

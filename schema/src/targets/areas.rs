@@ -36,6 +36,7 @@ const DESC: TargetDesc = TargetDesc {
     index_order: &["code"],
     ownership: Ownership::Shared,
     breakdown: false,
+    retires: false,
     one_of: &[],
 };
 

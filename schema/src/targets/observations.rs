@@ -48,6 +48,7 @@ const DESC: TargetDesc = TargetDesc {
     ],
     ownership: Ownership::Connector,
     breakdown: true,
+    retires: false,
     one_of: &["area", "school"],
 };
 

@@ -62,6 +62,7 @@ const DESC: TargetDesc = TargetDesc {
     index_order: &["code"],
     ownership: Ownership::Shared,
     breakdown: false,
+    retires: true,
     one_of: &[],
 };
 

@@ -541,6 +541,7 @@ mod tests {
             run_id: None,
             updated_by: None,
             updated_at: None,
+            retired_on: None,
         }
     }
 

@@ -273,7 +273,7 @@ impl Resource {
     async fn retired_on(&self) -> Option<&str> {
         self.0.retired_on.as_deref()
     }
-    /// Who retired it (admins only).
+    /// Who retired it (admins only); null when its connector's source dropped it.
     async fn retired_by(&self, ctx: &Context<'_>) -> Option<&str> {
         admin_only(ctx, self.0.retired_by.as_deref())
     }
@@ -359,6 +359,10 @@ impl Problem {
     async fn updated_by(&self, ctx: &Context<'_>) -> Option<&str> {
         admin_only(ctx, self.0.updated_by.as_deref())
     }
+    /// The day its source dropped it; such problems are listed only when asked for.
+    async fn retired_on(&self) -> Option<&str> {
+        self.0.retired_on.as_deref()
+    }
 }
 
 /// Which resources to list; every condition given must hold.
@@ -433,6 +437,9 @@ pub struct ProblemFilterInput {
     pub statuses: Option<Vec<ProblemStatus>>,
     /// Severities.
     pub severities: Option<Vec<ProblemSeverity>>,
+    /// Problems their source dropped too.
+    #[graphql(default = false)]
+    pub include_retired: bool,
 }
 
 impl ProblemFilterInput {
@@ -454,6 +461,7 @@ impl ProblemFilterInput {
                 .into_iter()
                 .map(|s| abe_schema::ProblemSeverity::from(s).as_str().to_string())
                 .collect(),
+            include_retired: f.include_retired,
         })
     }
 }

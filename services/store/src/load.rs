@@ -734,6 +734,54 @@ impl Load {
             .execute(&insert, &params, "inserting new rows")
             .await?;
 
+        // Targets kept for history (resources, problems): what the connector's source
+        // dropped is retired on a full refresh, and brought back when it returns. A
+        // retirement through the API names who made it and is not undone by a load.
+        let mut revived = 0;
+        let mut retired = 0;
+        if desc.retires && !first_load {
+            let revive = format!(
+                "UPDATE {table} AS t SET retired_on = NULL WHERE t.connector = $1 \
+                 AND t.retired_on IS NOT NULL AND t.retired_by IS NULL \
+                 AND EXISTS (SELECT 1 FROM {source} AS s WHERE {key})",
+                table = desc.table,
+                key = same_key.join(" AND "),
+            );
+            revived = self
+                .tx
+                .execute(
+                    &revive,
+                    &[Param::Text(Some(self.connector.clone()))],
+                    "bringing back rows the source has again",
+                )
+                .await?;
+            if full_refresh {
+                let retire = format!(
+                    "UPDATE {table} AS t SET retired_on = $2, retired_by = NULL \
+                     WHERE t.connector = $1 AND t.retired_on IS NULL AND NOT EXISTS \
+                     (SELECT 1 FROM {source} AS s WHERE {key})",
+                    table = desc.table,
+                    key = same_key.join(" AND "),
+                );
+                let today = chrono::Utc::now()
+                    .date_naive()
+                    .format("%Y-%m-%d")
+                    .to_string();
+                retired = self
+                    .tx
+                    .execute(
+                        &retire,
+                        &[
+                            Param::Text(Some(self.connector.clone())),
+                            Param::Text(Some(today)),
+                        ],
+                        "retiring rows gone from the source",
+                    )
+                    .await?;
+            }
+        }
+        let updated = updated + revived;
+
         let deleted = if full_refresh && scoped && !first_load {
             let delete = format!(
                 "DELETE FROM {table} AS t WHERE t.connector = $1 AND NOT EXISTS \
@@ -749,7 +797,7 @@ impl Load {
                 )
                 .await?
         } else {
-            0
+            retired
         };
         Ok(LoadCounts {
             staged,

@@ -62,7 +62,7 @@ pub struct ResourceRecord {
     pub updated_at: Option<DateTime<Utc>>,
     /// The day it was retired; retired resources stay, for history.
     pub retired_on: Option<String>,
-    /// Who retired it.
+    /// Who retired it through the API; none when its connector's source dropped it.
     pub retired_by: Option<String>,
 }
 
@@ -105,11 +105,13 @@ pub struct ProblemRecord {
     pub updated_by: Option<String>,
     /// When.
     pub updated_at: Option<DateTime<Utc>>,
+    /// The day it left the list: its source dropped it.
+    pub retired_on: Option<String>,
 }
 
 const PROBLEM_COLUMNS: &str = "code, area_code, topic, statement_th, statement_en, group_name, \
     workshop, raised_on, severity, status, children, origin, connector, run_id, updated_by, \
-    updated_at";
+    updated_at, retired_on";
 
 /// Which resources a caller asks for. Empty lists mean "any".
 #[derive(Debug, Clone, Default)]
@@ -150,6 +152,8 @@ pub struct ProblemFilter {
     pub statuses: Vec<String>,
     /// Severity words.
     pub severities: Vec<String>,
+    /// Problems their source dropped too.
+    pub include_retired: bool,
 }
 
 /// Whether an API call creates a row or changes one.
@@ -682,6 +686,9 @@ fn problem_where(filter: &ProblemFilter) -> Where {
     }
     if !filter.severities.is_empty() {
         w.push_in("severity", &filter.severities);
+    }
+    if !filter.include_retired {
+        w.push("retired_on IS NULL", []);
     }
     w
 }
