@@ -3,7 +3,7 @@
 //! categories with their Thai and English labels and subcategories, and the lists a
 //! resource row holds (areas, topics).
 
-use crate::{ProblemSeverity, ResourceCategory, ResourceUnit};
+use crate::{ProblemSeverity, ProblemStatus, ResourceCategory, ResourceUnit};
 use serde::{Deserialize, Serialize};
 
 /// A topic of the province's list: what links an indicator (and its alerts), a problem
@@ -171,6 +171,33 @@ impl ProblemSeverity {
     }
 }
 
+impl ProblemStatus {
+    /// The Thai label a workbook writes.
+    pub fn label_th(self) -> &'static str {
+        match self {
+            ProblemStatus::Open => "เปิด",
+            ProblemStatus::BeingAddressed => "กำลังดำเนินการ",
+            ProblemStatus::Closed => "ปิดแล้ว",
+        }
+    }
+
+    /// Reads a status by its word (`being addressed` and `being-addressed` too) or its
+    /// Thai label.
+    pub fn read(text: &str) -> Option<ProblemStatus> {
+        let text = text.trim();
+        text.to_lowercase()
+            .replace([' ', '-'], "_")
+            .parse()
+            .ok()
+            .or_else(|| {
+                ProblemStatus::ALL
+                    .iter()
+                    .copied()
+                    .find(|s| s.label_th() == text)
+            })
+    }
+}
+
 impl ResourceUnit {
     /// The Thai label a workbook writes.
     pub fn label_th(self) -> &'static str {
@@ -329,6 +356,20 @@ mod tests {
         for u in ResourceUnit::ALL {
             assert_eq!(ResourceUnit::read(u.label_th()), Some(*u));
         }
+    }
+
+    #[test]
+    fn statuses_read_in_thai_and_english() {
+        assert_eq!(
+            ProblemStatus::read("being addressed"),
+            Some(ProblemStatus::BeingAddressed)
+        );
+        assert_eq!(
+            ProblemStatus::read("กำลังดำเนินการ"),
+            Some(ProblemStatus::BeingAddressed)
+        );
+        assert_eq!(ProblemStatus::read(" Closed "), Some(ProblemStatus::Closed));
+        assert_eq!(ProblemStatus::read("ค้าง"), None);
     }
 
     #[test]

@@ -68,6 +68,17 @@ both_backends!(
         assert_eq!(counts["problems"]["totalCount"], json!(30), "{counts}");
         assert_eq!(counts["resources"]["totalCount"], json!(40), "{counts}");
         assert_eq!(counts["topics"].as_array().map(Vec::len), Some(11));
+        // A problem's status comes from the workbook (Thai labels).
+        let taken_up = app
+        .graphql(
+            r#"{ problems(filter: { statuses: [BEING_ADDRESSED] }) { edges { node { code } } } }"#,
+            Value::Null,
+        )
+        .await;
+        assert_eq!(
+            taken_up["problems"]["edges"],
+            json!([{ "node": { "code": "WS2569-P20" } }, { "node": { "code": "WS2569-P7" } }])
+        );
         let problem_rejects = rejects_of(&app, "workshop_problems").await;
         insta::assert_json_snapshot!("workshop_problem_rejects", problem_rejects);
         let resource_rejects = rejects_of(&app, "workshop_resources").await;
@@ -386,7 +397,8 @@ both_backends!(
         .await;
         assert_eq!(
             open["problems"]["edges"],
-            json!([{ "node": { "code": "API-P1" } }])
+            json!([{ "node": { "code": "API-P1" } }, { "node": { "code": "WS2569-P7" } }]),
+            "the one entered here, and the workbook's Sadao problem a partner took up"
         );
     }
 );

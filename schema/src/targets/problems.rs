@@ -86,14 +86,8 @@ impl TargetRow for ProblemRow {
             ProblemSeverity::read,
         )?
         .unwrap_or(ProblemSeverity::Medium);
-        let status = word_field(fields, "status", ProblemStatus::ALL, |t| {
-            t.trim()
-                .to_lowercase()
-                .replace([' ', '-'], "_")
-                .parse()
-                .ok()
-        })?
-        .unwrap_or_default();
+        let status = word_field(fields, "status", ProblemStatus::ALL, ProblemStatus::read)?
+            .unwrap_or_default();
         let children = match fields.get("children")? {
             None => None,
             Some(raw) => match parse_number(&raw) {

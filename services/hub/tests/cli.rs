@@ -114,7 +114,7 @@ fn check_summarises_the_demo_config() {
             "lao_out_of_school: ok, the header at data/local-government.tis620.csv (4 columns) has every column the mapping reads",
             "dopa_population: ok, the header at data/civil-registration.csv (4 columns) has every column the mapping reads",
             "ngo_poverty: ok, the header at data/ngo-screening.csv (4 columns) has every column the mapping reads",
-            "workshop_problems: ok, the header at data/workshop.xlsx, sheet \"ปัญหา (Problems)\" (10 columns) has every column the mapping reads",
+            "workshop_problems: ok, the header at data/workshop.xlsx, sheet \"ปัญหา (Problems)\" (11 columns) has every column the mapping reads",
             "workshop_resources: ok, the header at data/workshop.xlsx, sheet \"ทรัพยากร (Resources)\" (14 columns) has every column the mapping reads",
         ]
     );

@@ -9,7 +9,7 @@
 //! demo config's (`deploy/demo/hub.toml`), read from there so that the list lives in
 //! one place.
 
-use abe_schema::{ProblemSeverity, ResourceCategory, ResourceUnit, Topic};
+use abe_schema::{ProblemSeverity, ProblemStatus, ResourceCategory, ResourceUnit, Topic};
 use anyhow::{Context, Result};
 use rust_xlsxwriter::{
     DataValidation, DataValidationErrorStyle, DocProperties, ExcelDateTime, Format, FormatBorder,
@@ -25,7 +25,7 @@ pub const RESOURCES_SHEET: &str = "ทรัพยากร (Resources)";
 pub const LISTS_SHEET: &str = "รายการ (Lists)";
 
 /// Column headers of the problems sheet.
-pub const PROBLEM_HEADERS: [&str; 10] = [
+pub const PROBLEM_HEADERS: [&str; 11] = [
     "ลำดับ (No.)",
     "จังหวัด (Province)",
     "อำเภอ (District)",
@@ -36,6 +36,7 @@ pub const PROBLEM_HEADERS: [&str; 10] = [
     "จำนวนเด็ก (Children)",
     "กลุ่ม (Group)",
     "วันที่ (Date)",
+    "สถานะ (Status)",
 ];
 
 /// Column headers of the resources sheet.
@@ -79,6 +80,11 @@ fn severities() -> Vec<&'static str> {
         .rev()
         .map(|s| s.label_th())
         .collect()
+}
+
+/// Statuses as a group writes them.
+fn statuses() -> Vec<&'static str> {
+    ProblemStatus::ALL.iter().map(|s| s.label_th()).collect()
 }
 
 /// Units as a group writes them.
@@ -1124,6 +1130,12 @@ pub fn workbook(topics: &[Topic], filled: bool) -> Result<(Vec<u8>, usize)> {
                     .unwrap_or(Cell::Text("")),
                 Cell::Text(p.7),
                 Cell::Text(p.8),
+                // Two problems a partner has taken up since the workshop.
+                Cell::Text(if matches!(i, 6 | 19) {
+                    ProblemStatus::BeingAddressed.label_th()
+                } else {
+                    ProblemStatus::Open.label_th()
+                }),
             ];
             write_row(problems, r, &cells)?;
             r += 1;
@@ -1131,7 +1143,7 @@ pub fn workbook(topics: &[Topic], filled: bool) -> Result<(Vec<u8>, usize)> {
         good += PROBLEMS.len();
         // Deliberately bad (see deploy/demo/README.md): a district name that does not
         // resolve, and a topic that is not in the list.
-        let bad: [[Cell<'_>; 10]; 2] = [
+        let bad: [[Cell<'_>; 11]; 2] = [
             [
                 Cell::Number(31.0),
                 Cell::Text("สงขลา"),
@@ -1143,6 +1155,7 @@ pub fn workbook(topics: &[Topic], filled: bool) -> Result<(Vec<u8>, usize)> {
                 Cell::Number(10.0),
                 Cell::Text(GROUP_A),
                 Cell::Text("20/11/2569"),
+                Cell::Text(""),
             ],
             [
                 Cell::Number(32.0),
@@ -1155,6 +1168,7 @@ pub fn workbook(topics: &[Topic], filled: bool) -> Result<(Vec<u8>, usize)> {
                 Cell::Number(15.0),
                 Cell::Text(GROUP_B),
                 Cell::Text("27/11/2569"),
+                Cell::Text(""),
             ],
         ];
         for cells in &bad {
@@ -1214,15 +1228,21 @@ pub fn workbook(topics: &[Topic], filled: bool) -> Result<(Vec<u8>, usize)> {
     let lists = workbook.add_worksheet();
     lists.set_name(LISTS_SHEET)?;
     let topic_names: Vec<&str> = topics.iter().map(|t| t.name_th.as_str()).collect();
-    let (categories, severities, units, subcategories) =
-        (categories(), severities(), units(), subcategories());
-    let columns: [(&str, &[&str]); 6] = [
+    let (categories, severities, units, subcategories, statuses) = (
+        categories(),
+        severities(),
+        units(),
+        subcategories(),
+        statuses(),
+    );
+    let columns: [(&str, &[&str]); 7] = [
         ("ประเด็น (Topics)", &topic_names),
         ("ด้าน (Categories)", &categories),
         ("ระดับความรุนแรง (Severities)", &severities),
         ("หน่วย (Units)", &units),
         ("จังหวัด (Provinces)", &PROVINCE_NAMES),
         ("ประเภทย่อย (Subcategories)", &subcategories),
+        ("สถานะ (Statuses)", &statuses),
     ];
     for (c, (title, items)) in columns.iter().enumerate() {
         lists.write_string_with_format(0, c as u16, *title, &header)?;
@@ -1240,6 +1260,7 @@ pub fn workbook(topics: &[Topic], filled: bool) -> Result<(Vec<u8>, usize)> {
     validate(problems, 1, last, &range('E', PROVINCE_NAMES.len()), true)?;
     validate(problems, 3, last, &range('A', topics.len()), true)?;
     validate(problems, 6, last, &range('C', severities.len()), true)?;
+    validate(problems, 10, last, &range('G', statuses.len()), true)?;
     let resources = workbook.worksheet_from_name(RESOURCES_SHEET)?;
     validate(resources, 1, last, &range('E', PROVINCE_NAMES.len()), true)?;
     validate(resources, 3, last, &range('B', categories.len()), true)?;
@@ -1262,6 +1283,8 @@ fn guide_sheet(sheet: &mut Worksheet) -> Result<()> {
         "   Problems sheet: one row per problem; pick the province, write the district (blank for the whole province), pick the topic.",
         "2. แผ่นงาน \"ทรัพยากร\": หนึ่งแถวต่อหนึ่งทรัพยากร เลือกด้านจาก 4 ด้าน ใส่ประเด็นได้หลายประเด็นคั่นด้วย ;",
         "   Resources sheet: one row per resource; pick one of the four categories; several topics go in one cell, separated by ;.",
+        "   สถานะของปัญหา (เปิด กำลังดำเนินการ ปิดแล้ว) แก้ในแบบบันทึกนี้แล้วนำเข้าใหม่",
+        "   A problem's status (open, being addressed, closed) is changed here and loaded again.",
         "3. จำนวนต้องมีหน่วยเสมอ วันที่ใช้ปี พ.ศ. เช่น 30/09/2570",
         "   An amount needs its unit; dates may use the Buddhist era, e.g. 30/09/2570.",
         "4. ห้ามใส่ข้อมูลส่วนบุคคลของเด็ก (ชื่อ เลขประจำตัวประชาชน) ในแบบบันทึกนี้",
