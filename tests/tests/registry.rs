@@ -484,6 +484,23 @@ both_backends!(the_gap_report_of_the_demo, |backend: Backend| async move {
             "WS2569-R4"
         ]
     );
+    // The alerts of one period only: none are of 2019 (the demo's data starts in 2021).
+    let of_2019 = app
+        .graphql(
+            r#"{ gaps(area: "90", period: "2019", on: "2026-12-01") { items { kind } } }"#,
+            Value::Null,
+        )
+        .await;
+    let kinds: Vec<&Value> = of_2019["gaps"]["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| &i["kind"])
+        .collect();
+    assert!(
+        !kinds.is_empty() && kinds.iter().all(|k| *k == "PROBLEM"),
+        "{of_2019}"
+    );
     insta::assert_json_snapshot!("songkhla_gaps", report);
 });
 

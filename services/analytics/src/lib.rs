@@ -234,11 +234,13 @@ impl Analytics {
     }
 
     /// The gap report of `area` (and the areas under it) on `day`, for `topics` (all
-    /// when empty), with the records it names.
+    /// when empty) and the alerts of `period` (every open one when none), with the
+    /// records it names.
     pub async fn gaps(
         &self,
         area: &str,
         topics: &[String],
+        period: Option<&str>,
         day: chrono::NaiveDate,
     ) -> Result<GapAnswer, StoreError> {
         let problems = self
@@ -265,6 +267,10 @@ impl Analytics {
                 ..Default::default()
             })
             .await?;
+        let mut alerts = alerts;
+        if let Some(period) = period {
+            alerts.retain(|a| a.period == period);
+        }
         let indicator_topics: HashMap<String, String> = self
             .catalogue()
             .await?

@@ -348,12 +348,14 @@ impl GapQuery {
     /// with the resources that cover its area and topic, the uncovered ones with the
     /// nearest resources of their topic, coverage by topic and by area worst first, and
     /// the areas with the most critical alerts and the fewest resources. Resources in
-    /// force on `on` (today when omitted); `topics` narrows to those topics.
+    /// force on `on` (today when omitted); `topics` narrows to those topics, `period`
+    /// to the alerts of that period (`2023`, `AY2023`; every open alert when omitted).
     async fn gaps(
         &self,
         ctx: &Context<'_>,
         area: String,
         topics: Option<Vec<String>>,
+        period: Option<String>,
         on: Option<NaiveDate>,
     ) -> Result<GapReport> {
         let area = area_argument("area", &area)?;
@@ -363,6 +365,7 @@ impl GapQuery {
             .gaps(
                 &area,
                 &topics.unwrap_or_default(),
+                period.as_deref(),
                 on.unwrap_or_else(|| Utc::now().date_naive()),
             )
             .await
