@@ -575,7 +575,7 @@ both_backends!(
                 .expect("resources")
                 .items
                 .into_iter()
-                .map(|r| r.code)
+                .map(|r| r.row.code)
                 .collect();
             codes.sort();
             codes

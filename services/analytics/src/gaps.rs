@@ -9,7 +9,7 @@
 //! caller read; nothing is asked of the store.
 
 use abe_schema::registry::{list_contains, list_covers, list_reaches_into};
-use abe_schema::ProblemSeverity;
+use abe_schema::{ProblemSeverity, ResourceCategory, ResourceUnit};
 use abe_store::{AlertRecord, ProblemRecord, ResourceRecord};
 use std::collections::{BTreeMap, HashMap};
 
@@ -76,8 +76,8 @@ pub struct Nearby {
 /// An amount of resources in one unit.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Amount {
-    /// The unit word.
-    pub unit: String,
+    /// The unit.
+    pub unit: ResourceUnit,
     /// The sum.
     pub amount: f64,
 }
@@ -152,16 +152,17 @@ impl Coverage {
     }
 
     fn add_amounts<'a>(&mut self, resources: impl Iterator<Item = &'a ResourceRecord>) {
-        let mut by_unit: BTreeMap<String, f64> = BTreeMap::new();
+        // By the unit's word, so that amounts list in the same order everywhere.
+        let mut by_unit: BTreeMap<&str, Amount> = BTreeMap::new();
         for r in resources {
-            if let (Some(amount), Some(unit)) = (r.amount, &r.unit) {
-                *by_unit.entry(unit.clone()).or_default() += amount;
+            if let (Some(amount), Some(unit)) = (r.row.amount, r.row.unit) {
+                by_unit
+                    .entry(unit.as_str())
+                    .or_insert(Amount { unit, amount: 0.0 })
+                    .amount += amount;
             }
         }
-        self.amounts = by_unit
-            .into_iter()
-            .map(|(unit, amount)| Amount { unit, amount })
-            .collect();
+        self.amounts = by_unit.into_values().collect();
     }
 }
 
@@ -211,15 +212,15 @@ fn rank(severity: ProblemSeverity) -> u8 {
 }
 
 fn covers(resource: &ResourceRecord, area: &str) -> bool {
-    list_covers(&resource.areas, area)
+    list_covers(&resource.row.areas, area)
 }
 
 fn serves(resource: &ResourceRecord, topic: &str) -> bool {
-    list_contains(&resource.topics, topic)
+    list_contains(&resource.row.topics, topic)
 }
 
 fn named_within(resource: &ResourceRecord, prefix: &str) -> bool {
-    list_reaches_into(&resource.areas, prefix)
+    list_reaches_into(&resource.row.areas, prefix)
 }
 
 /// The area one level below `parent` that holds `area` (`area` itself when it is at
@@ -238,8 +239,8 @@ fn child_of(parent: &str, area: &str) -> String {
 pub struct CategoryTotal {
     /// The area.
     pub area_code: String,
-    /// The category word.
-    pub category: String,
+    /// The category.
+    pub category: ResourceCategory,
     /// Resources in or for the area: named for it, for an area above it (a
     /// province-wide resource counts in each district) or for an area under it.
     pub resources: usize,
@@ -252,17 +253,17 @@ pub struct CategoryTotal {
 pub fn resource_totals(areas: &[String], resources: &[ResourceRecord]) -> Vec<CategoryTotal> {
     let mut totals = Vec::new();
     for area in areas {
-        for category in abe_schema::ResourceCategory::ALL {
+        for &category in ResourceCategory::ALL {
             let here: Vec<&ResourceRecord> = resources
                 .iter()
-                .filter(|r| r.category == category.as_str())
+                .filter(|r| r.row.category == category)
                 .filter(|r| covers(r, area) || named_within(r, area))
                 .collect();
             let mut coverage = Coverage::new(String::new());
             coverage.add_amounts(here.iter().copied());
             totals.push(CategoryTotal {
                 area_code: area.clone(),
-                category: category.as_str().to_string(),
+                category,
                 resources: here.len(),
                 amounts: coverage.amounts,
             });
@@ -277,11 +278,10 @@ pub fn gaps(input: &GapInput<'_>) -> GapReport {
         input.topics.is_empty() || topic.is_some_and(|t| input.topics.iter().any(|w| w == t))
     };
     let mut items: Vec<(GapItem, bool)> = Vec::new();
-    for p in input.problems {
+    for p in input.problems.iter().map(|p| &p.row) {
         if !wanted(Some(&p.topic)) {
             continue;
         }
-        let severity = p.severity.parse().unwrap_or(ProblemSeverity::Medium);
         items.push((
             item(
                 input,
@@ -289,7 +289,7 @@ pub fn gaps(input: &GapInput<'_>) -> GapReport {
                 p.code.clone(),
                 &p.area_code,
                 Some(&p.topic),
-                severity,
+                p.severity,
                 p.children,
             ),
             false,
@@ -433,7 +433,7 @@ fn item(
             .resources
             .iter()
             .filter(|r| serves(r, topic) && covers(r, area))
-            .map(|r| r.code.clone())
+            .map(|r| r.row.code.clone())
             .collect(),
         None => Vec::new(),
     };
@@ -451,10 +451,10 @@ fn item(
                     .resources
                     .iter()
                     .filter(|r| serves(r, topic) && named_within(r, prefix))
-                    .filter(|r| !nearby.iter().any(|n: &Nearby| n.resource == r.code))
+                    .filter(|r| !nearby.iter().any(|n: &Nearby| n.resource == r.row.code))
                     .take(NEARBY_PER_PROBLEM)
                     .map(|r| Nearby {
-                        resource: r.code.clone(),
+                        resource: r.row.code.clone(),
                         distance,
                     })
                     .collect::<Vec<_>>();
@@ -465,7 +465,7 @@ fn item(
             .resources
             .iter()
             .filter(|r| covers(r, area) && topic.is_none_or(|t| !serves(r, t)))
-            .map(|r| r.code.clone())
+            .map(|r| r.row.code.clone())
             .collect();
     }
     GapItem {
@@ -492,22 +492,24 @@ mod tests {
         amount: Option<(f64, &str)>,
     ) -> ResourceRecord {
         ResourceRecord {
-            code: code.into(),
-            title_th: code.into(),
-            title_en: None,
-            description_th: None,
-            description_en: None,
-            category: "operations".into(),
-            subcategory: None,
-            agency: None,
-            contact: None,
-            areas: areas.into(),
-            topics: topics.into(),
-            amount: amount.map(|a| a.0),
-            unit: amount.map(|a| a.1.to_string()),
-            valid_from: None,
-            valid_to: None,
-            origin: "workshop".into(),
+            row: abe_schema::ResourceRow {
+                code: code.into(),
+                title_th: code.into(),
+                title_en: None,
+                description_th: None,
+                description_en: None,
+                category: ResourceCategory::Operations,
+                subcategory: None,
+                agency: None,
+                contact: None,
+                areas: areas.into(),
+                topics: topics.into(),
+                amount: amount.map(|a| a.0),
+                unit: amount.map(|a| a.1.parse().expect("unit")),
+                valid_from: None,
+                valid_to: None,
+                origin: abe_schema::RecordOrigin::Workshop,
+            },
             connector: None,
             run_id: None,
             updated_by: None,
@@ -525,18 +527,20 @@ mod tests {
         children: Option<f64>,
     ) -> ProblemRecord {
         ProblemRecord {
-            code: code.into(),
-            area_code: area.into(),
-            topic: topic.into(),
-            statement_th: code.into(),
-            statement_en: None,
-            group_name: None,
-            workshop: None,
-            raised_on: None,
-            severity: severity.into(),
-            status: "open".into(),
-            children,
-            origin: "workshop".into(),
+            row: abe_schema::ProblemRow {
+                code: code.into(),
+                area_code: area.into(),
+                topic: topic.into(),
+                statement_th: code.into(),
+                statement_en: None,
+                group_name: None,
+                workshop: None,
+                raised_on: None,
+                severity: severity.parse().expect("severity"),
+                status: abe_schema::ProblemStatus::Open,
+                children,
+                origin: abe_schema::RecordOrigin::Workshop,
+            },
             connector: None,
             run_id: None,
             updated_by: None,
@@ -663,14 +667,14 @@ mod tests {
         assert_eq!(
             out_of_school.amounts,
             [Amount {
-                unit: "people".into(),
+                unit: ResourceUnit::People,
                 amount: 10.0
             }]
         );
         assert_eq!(
             report.by_topic[3].amounts,
             [Amount {
-                unit: "baht".into(),
+                unit: ResourceUnit::Baht,
                 amount: 500_000.0
             }]
         );
@@ -715,7 +719,7 @@ mod tests {
         assert_eq!(totals.len(), 8);
         let ops: Vec<(&str, usize, &[Amount])> = totals
             .iter()
-            .filter(|t| t.category == "operations")
+            .filter(|t| t.category == ResourceCategory::Operations)
             .map(|t| (t.area_code.as_str(), t.resources, t.amounts.as_slice()))
             .collect();
         assert_eq!(
@@ -725,7 +729,7 @@ mod tests {
                     "9001",
                     2,
                     &[Amount {
-                        unit: "baht".into(),
+                        unit: ResourceUnit::Baht,
                         amount: 520_000.0
                     }][..]
                 ),
@@ -734,11 +738,11 @@ mod tests {
                     2,
                     &[
                         Amount {
-                            unit: "baht".into(),
+                            unit: ResourceUnit::Baht,
                             amount: 500_000.0
                         },
                         Amount {
-                            unit: "people".into(),
+                            unit: ResourceUnit::People,
                             amount: 7.0
                         }
                     ][..]
@@ -747,7 +751,7 @@ mod tests {
         );
         assert!(totals
             .iter()
-            .filter(|t| t.category != "operations")
+            .filter(|t| t.category != ResourceCategory::Operations)
             .all(|t| t.resources == 0 && t.amounts.is_empty()));
     }
 

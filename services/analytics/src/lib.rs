@@ -305,8 +305,14 @@ impl Analytics {
         Ok(GapAnswer {
             report,
             complete,
-            resources: resources.into_iter().map(|r| (r.code.clone(), r)).collect(),
-            problems: problems.into_iter().map(|p| (p.code.clone(), p)).collect(),
+            resources: resources
+                .into_iter()
+                .map(|r| (r.row.code.clone(), r))
+                .collect(),
+            problems: problems
+                .into_iter()
+                .map(|p| (p.row.code.clone(), p))
+                .collect(),
             alerts: alerts.into_iter().map(|a| (a.id.to_string(), a)).collect(),
         })
     }

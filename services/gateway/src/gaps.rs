@@ -10,8 +10,7 @@ use crate::areas::Area;
 use crate::error::failure;
 use crate::loaders::{load_node, Loaders};
 use crate::registry::{
-    area_argument, parse_word, Problem, ProblemSeverity, Resource, ResourceCategory, ResourceUnit,
-    Topic,
+    area_argument, Problem, ProblemSeverity, Resource, ResourceCategory, ResourceUnit, Topic,
 };
 use crate::store;
 use abe_store::ResourceRecord;
@@ -243,6 +242,15 @@ pub struct UnitAmount {
     pub amount: f64,
 }
 
+impl From<&abe_analytics::gaps::Amount> for UnitAmount {
+    fn from(a: &abe_analytics::gaps::Amount) -> Self {
+        UnitAmount {
+            unit: a.unit.into(),
+            amount: a.amount,
+        }
+    }
+}
+
 /// Coverage of one topic or one area in a gap report.
 pub struct GapCoverage {
     answer: std::sync::Arc<abe_analytics::GapAnswer>,
@@ -324,17 +332,8 @@ impl GapCoverage {
             .then_some(self.get().resources_available as i64)
     }
     /// Amounts of those resources by unit.
-    async fn amounts(&self) -> Result<Vec<UnitAmount>> {
-        self.get()
-            .amounts
-            .iter()
-            .map(|a| {
-                Ok(UnitAmount {
-                    unit: parse_word::<abe_schema::ResourceUnit>(&a.unit, "unit")?.into(),
-                    amount: a.amount,
-                })
-            })
-            .collect()
+    async fn amounts(&self) -> Vec<UnitAmount> {
+        self.get().amounts.iter().map(UnitAmount::from).collect()
     }
 }
 
@@ -448,27 +447,14 @@ impl ResourceTotalsQuery {
             )
             .await
             .map_err(failure)?;
-        totals
+        Ok(totals
             .into_iter()
-            .map(|t| {
-                Ok(CategoryTotal {
-                    area_code: t.area_code,
-                    category: parse_word::<abe_schema::ResourceCategory>(&t.category, "category")?
-                        .into(),
-                    resources: t.resources as i64,
-                    amounts: t
-                        .amounts
-                        .into_iter()
-                        .map(|a| {
-                            Ok(UnitAmount {
-                                unit: parse_word::<abe_schema::ResourceUnit>(&a.unit, "unit")?
-                                    .into(),
-                                amount: a.amount,
-                            })
-                        })
-                        .collect::<Result<_>>()?,
-                })
+            .map(|t| CategoryTotal {
+                area_code: t.area_code,
+                category: t.category.into(),
+                resources: t.resources as i64,
+                amounts: t.amounts.iter().map(UnitAmount::from).collect(),
             })
-            .collect()
+            .collect())
     }
 }

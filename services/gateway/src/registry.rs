@@ -8,7 +8,7 @@
 
 use crate::areas::{Agency, Area};
 use crate::connection::{paged, text_cursor, Conn};
-use crate::error::{corrupt, failure, internal, CodeExt};
+use crate::error::{failure, internal, CodeExt};
 use crate::loaders::{load_node, Loaders};
 use crate::{store, Caller};
 use abe_schema::registry::split_list;
@@ -131,11 +131,6 @@ pub struct CategoryInfo {
     pub subcategories: Vec<Subcategory>,
 }
 
-/// A stored word read back into its vocabulary.
-pub(crate) fn parse_word<T: std::str::FromStr>(word: &str, what: &str) -> Result<T> {
-    word.parse().map_err(|_| corrupt(what, word))
-}
-
 /// A resource of the registry.
 pub struct Resource(pub ResourceRecord);
 
@@ -143,39 +138,39 @@ pub struct Resource(pub ResourceRecord);
 impl Resource {
     /// Stable code.
     async fn code(&self) -> &str {
-        &self.0.code
+        &self.0.row.code
     }
     /// Thai title.
     async fn title_th(&self) -> &str {
-        &self.0.title_th
+        &self.0.row.title_th
     }
     /// English title.
     async fn title_en(&self) -> Option<&str> {
-        self.0.title_en.as_deref()
+        self.0.row.title_en.as_deref()
     }
     /// Thai description.
     async fn description_th(&self) -> Option<&str> {
-        self.0.description_th.as_deref()
+        self.0.row.description_th.as_deref()
     }
     /// English description.
     async fn description_en(&self) -> Option<&str> {
-        self.0.description_en.as_deref()
+        self.0.row.description_en.as_deref()
     }
     /// Category.
-    async fn category(&self) -> Result<ResourceCategory> {
-        parse_word::<abe_schema::ResourceCategory>(&self.0.category, "category").map(Into::into)
+    async fn category(&self) -> ResourceCategory {
+        self.0.row.category.into()
     }
     /// Subcategory word (see `resourceCategories` for labels).
     async fn subcategory(&self) -> Option<&str> {
-        self.0.subcategory.as_deref()
+        self.0.row.subcategory.as_deref()
     }
     /// Code of the agency that holds it.
     async fn agency_code(&self) -> Option<&str> {
-        self.0.agency.as_deref()
+        self.0.row.agency.as_deref()
     }
     /// The agency that holds it.
     async fn agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
-        match &self.0.agency {
+        match &self.0.row.agency {
             Some(code) => load_node(&ctx.data::<Loaders>()?.agencies, code.clone()).await,
             None => Ok(None),
         }
@@ -185,20 +180,20 @@ impl Resource {
     async fn contact(&self, ctx: &Context<'_>) -> Option<&str> {
         Caller::of(ctx)
             .is_admin()
-            .then_some(self.0.contact.as_deref())
+            .then_some(self.0.row.contact.as_deref())
             .flatten()
     }
     /// Whether a contact is on record.
     async fn has_contact(&self) -> bool {
-        self.0.contact.is_some()
+        self.0.row.contact.is_some()
     }
     /// Codes of the areas it covers (each covers the areas under it too).
     async fn area_codes(&self) -> Vec<&str> {
-        split_list(&self.0.areas).collect()
+        split_list(&self.0.row.areas).collect()
     }
     /// The areas it covers.
     async fn areas(&self, ctx: &Context<'_>) -> Result<Vec<Area>> {
-        let codes: Vec<String> = split_list(&self.0.areas).map(str::to_string).collect();
+        let codes: Vec<String> = split_list(&self.0.row.areas).map(str::to_string).collect();
         let found = ctx
             .data::<Loaders>()?
             .areas
@@ -211,11 +206,11 @@ impl Resource {
     }
     /// Codes of the topics it serves.
     async fn topic_codes(&self) -> Vec<&str> {
-        split_list(&self.0.topics).collect()
+        split_list(&self.0.row.topics).collect()
     }
     /// The topics it serves.
     async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
-        let codes: Vec<String> = split_list(&self.0.topics).map(str::to_string).collect();
+        let codes: Vec<String> = split_list(&self.0.row.topics).map(str::to_string).collect();
         let found = ctx
             .data::<Loaders>()?
             .topics
@@ -228,27 +223,23 @@ impl Resource {
     }
     /// How much of it there is.
     async fn amount(&self) -> Option<f64> {
-        self.0.amount
+        self.0.row.amount
     }
     /// What the amount counts.
-    async fn unit(&self) -> Result<Option<ResourceUnit>> {
-        self.0
-            .unit
-            .as_deref()
-            .map(|u| parse_word::<abe_schema::ResourceUnit>(u, "unit").map(Into::into))
-            .transpose()
+    async fn unit(&self) -> Option<ResourceUnit> {
+        self.0.row.unit.map(Into::into)
     }
     /// First day it is available.
     async fn valid_from(&self) -> Option<&str> {
-        self.0.valid_from.as_deref()
+        self.0.row.valid_from.as_deref()
     }
     /// Last day it is available.
     async fn valid_to(&self) -> Option<&str> {
-        self.0.valid_to.as_deref()
+        self.0.row.valid_to.as_deref()
     }
     /// Where it was recorded.
-    async fn origin(&self) -> Result<RecordOrigin> {
-        parse_word::<abe_schema::RecordOrigin>(&self.0.origin, "origin").map(Into::into)
+    async fn origin(&self) -> RecordOrigin {
+        self.0.row.origin.into()
     }
     /// The connector that loaded it; null when entered through the API.
     async fn connector(&self) -> Option<&str> {
@@ -290,59 +281,59 @@ pub struct Problem(pub ProblemRecord);
 impl Problem {
     /// Stable code.
     async fn code(&self) -> &str {
-        &self.0.code
+        &self.0.row.code
     }
     /// Code of its area.
     async fn area_code(&self) -> &str {
-        &self.0.area_code
+        &self.0.row.area_code
     }
     /// Its area.
     async fn area(&self, ctx: &Context<'_>) -> Result<Option<Area>> {
-        load_node(&ctx.data::<Loaders>()?.areas, self.0.area_code.clone()).await
+        load_node(&ctx.data::<Loaders>()?.areas, self.0.row.area_code.clone()).await
     }
     /// Its topic's code.
     async fn topic_code(&self) -> &str {
-        &self.0.topic
+        &self.0.row.topic
     }
     /// Its topic.
     async fn topic(&self, ctx: &Context<'_>) -> Result<Option<Topic>> {
-        load_node(&ctx.data::<Loaders>()?.topics, self.0.topic.clone()).await
+        load_node(&ctx.data::<Loaders>()?.topics, self.0.row.topic.clone()).await
     }
     /// The problem in Thai.
     async fn statement_th(&self) -> &str {
-        &self.0.statement_th
+        &self.0.row.statement_th
     }
     /// The problem in English.
     async fn statement_en(&self) -> Option<&str> {
-        self.0.statement_en.as_deref()
+        self.0.row.statement_en.as_deref()
     }
     /// The group that raised it.
     async fn group(&self) -> Option<&str> {
-        self.0.group_name.as_deref()
+        self.0.row.group_name.as_deref()
     }
     /// The workshop that raised it.
     async fn workshop(&self) -> Option<&str> {
-        self.0.workshop.as_deref()
+        self.0.row.workshop.as_deref()
     }
     /// The day it was raised.
     async fn raised_on(&self) -> Option<&str> {
-        self.0.raised_on.as_deref()
+        self.0.row.raised_on.as_deref()
     }
     /// How serious.
-    async fn severity(&self) -> Result<ProblemSeverity> {
-        parse_word::<abe_schema::ProblemSeverity>(&self.0.severity, "severity").map(Into::into)
+    async fn severity(&self) -> ProblemSeverity {
+        self.0.row.severity.into()
     }
     /// Where it stands.
-    async fn status(&self) -> Result<ProblemStatus> {
-        parse_word::<abe_schema::ProblemStatus>(&self.0.status, "status").map(Into::into)
+    async fn status(&self) -> ProblemStatus {
+        self.0.row.status.into()
     }
     /// Children concerned, when known.
     async fn children(&self) -> Option<i64> {
-        self.0.children.map(|c| c as i64)
+        self.0.row.children.map(|c| c as i64)
     }
     /// Where it was recorded.
-    async fn origin(&self) -> Result<RecordOrigin> {
-        parse_word::<abe_schema::RecordOrigin>(&self.0.origin, "origin").map(Into::into)
+    async fn origin(&self) -> RecordOrigin {
+        self.0.row.origin.into()
     }
     /// The connector that loaded it; null when entered through the API.
     async fn connector(&self) -> Option<&str> {
@@ -523,7 +514,7 @@ impl RegistryQuery {
             after,
             text_cursor,
             |after, first| store.resources(&filter, after, first),
-            |r| r.code.clone(),
+            |r| r.row.code.clone(),
             |r| Ok(Resource(r)),
         )
         .await
@@ -531,16 +522,7 @@ impl RegistryQuery {
 
     /// One resource by code, retired or not.
     async fn resource(&self, ctx: &Context<'_>, code: String) -> Result<Option<Resource>> {
-        let filter = ResourceFilter {
-            codes: vec![code],
-            include_retired: true,
-            ..ResourceFilter::default()
-        };
-        let page = store(ctx)?
-            .resources(&filter, None, 1)
-            .await
-            .map_err(failure)?;
-        Ok(page.items.into_iter().next().map(Resource))
+        resource_by_code(store(ctx)?, code).await
     }
 
     /// Problems matching `filter`, by code.
@@ -559,7 +541,7 @@ impl RegistryQuery {
             after,
             text_cursor,
             |after, first| store.problems(&filter, after, first),
-            |p| p.code.clone(),
+            |p| p.row.code.clone(),
             |p| Ok(Problem(p)),
         )
         .await
@@ -767,17 +749,20 @@ impl RegistryMutation {
     }
 }
 
-async fn fetch_resource(store: &abe_store::Store, code: String) -> Result<Resource> {
+/// The resource `code`, retired or not.
+async fn resource_by_code(store: &abe_store::Store, code: String) -> Result<Option<Resource>> {
     let filter = ResourceFilter {
         codes: vec![code],
         include_retired: true,
         ..ResourceFilter::default()
     };
     let page = store.resources(&filter, None, 1).await.map_err(failure)?;
-    page.items
-        .into_iter()
-        .next()
-        .map(Resource)
+    Ok(page.items.into_iter().next().map(Resource))
+}
+
+async fn fetch_resource(store: &abe_store::Store, code: String) -> Result<Resource> {
+    resource_by_code(store, code)
+        .await?
         .ok_or_else(|| internal("a resource just saved is not there"))
 }
 

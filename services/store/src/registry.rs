@@ -3,6 +3,7 @@
 //! load like any other target.
 
 use crate::queries::{Page, Where};
+use crate::stored::Stored;
 use crate::{params, Backend, Param, Result, Store};
 use abe_schema::registry::{escape_like, like_list_item, like_list_reaching_into};
 use abe_schema::{ProblemRow, ProblemStatus, ResourceRow, TargetRow, Topic};
@@ -17,41 +18,11 @@ pub const API_WRITER: &str = "@api";
 pub const SEARCH_TEXT: &str = "(title_th || ' ' || COALESCE(title_en, '') || ' ' || \
     COALESCE(description_th, '') || ' ' || COALESCE(description_en, ''))";
 
-/// A resource as stored, with who wrote it last.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+/// A resource as stored: the row as loaded or entered, and who wrote it last.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResourceRecord {
-    /// Stable code.
-    pub code: String,
-    /// Thai title.
-    pub title_th: String,
-    /// English title.
-    pub title_en: Option<String>,
-    /// Thai description.
-    pub description_th: Option<String>,
-    /// English description.
-    pub description_en: Option<String>,
-    /// Category word.
-    pub category: String,
-    /// Subcategory word.
-    pub subcategory: Option<String>,
-    /// Owning agency's code.
-    pub agency: Option<String>,
-    /// Contact (not for anonymous callers).
-    pub contact: Option<String>,
-    /// Covered areas as `;90;9001;`.
-    pub areas: String,
-    /// Topic codes as `;poverty;`.
-    pub topics: String,
-    /// Amount.
-    pub amount: Option<f64>,
-    /// Unit word.
-    pub unit: Option<String>,
-    /// First valid day.
-    pub valid_from: Option<String>,
-    /// Last valid day.
-    pub valid_to: Option<String>,
-    /// Origin word.
-    pub origin: String,
+    /// The resource.
+    pub row: ResourceRow,
     /// The connector that last wrote it, or [`API_WRITER`].
     pub connector: Option<String>,
     /// The run that last wrote it (none when entered through the API).
@@ -70,33 +41,11 @@ const RESOURCE_COLUMNS: &str = "code, title_th, title_en, description_th, descri
     category, subcategory, agency, contact, areas, topics, amount, unit, valid_from, valid_to, \
     origin, connector, run_id, updated_by, updated_at, retired_on, retired_by";
 
-/// A problem as stored.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+/// A problem as stored: the row as loaded or entered, and who wrote it last.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProblemRecord {
-    /// Stable code.
-    pub code: String,
-    /// Area code.
-    pub area_code: String,
-    /// Topic code.
-    pub topic: String,
-    /// Thai statement.
-    pub statement_th: String,
-    /// English statement.
-    pub statement_en: Option<String>,
-    /// The group that raised it.
-    pub group_name: Option<String>,
-    /// The workshop that raised it.
-    pub workshop: Option<String>,
-    /// The day it was raised.
-    pub raised_on: Option<String>,
-    /// Severity word.
-    pub severity: String,
-    /// Status word.
-    pub status: String,
-    /// Children concerned.
-    pub children: Option<f64>,
-    /// Origin word.
-    pub origin: String,
+    /// The problem.
+    pub row: ProblemRow,
     /// The connector that last wrote it, or [`API_WRITER`].
     pub connector: Option<String>,
     /// The run that last wrote it.
@@ -112,6 +61,52 @@ pub struct ProblemRecord {
 const PROBLEM_COLUMNS: &str = "code, area_code, topic, statement_th, statement_en, group_name, \
     workshop, raised_on, severity, status, children, origin, connector, run_id, updated_by, \
     updated_at, retired_on";
+
+/// Implements `FromRow` for a record: its row through [`Stored`], then who wrote it.
+macro_rules! record_from_row {
+    ($record:ident, $row:ident { $($field:ident),+ }) => {
+        impl<'r, R> sqlx::FromRow<'r, R> for $record
+        where
+            R: sqlx::Row,
+            &'r str: sqlx::ColumnIndex<R>,
+            String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            Option<f64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            Option<i32>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            Option<DateTime<Utc>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        {
+            fn from_row(row: &'r R) -> sqlx::Result<Self> {
+                Ok($record {
+                    row: Stored::<$row>::from_row(row)?.0,
+                    $($field: row.try_get(stringify!($field))?,)+
+                })
+            }
+        }
+    };
+}
+
+record_from_row!(
+    ResourceRecord,
+    ResourceRow {
+        connector,
+        run_id,
+        updated_by,
+        updated_at,
+        retired_on,
+        retired_by
+    }
+);
+record_from_row!(
+    ProblemRecord,
+    ProblemRow {
+        connector,
+        run_id,
+        updated_by,
+        updated_at,
+        retired_on
+    }
+);
 
 /// Which resources a caller asks for. Empty lists mean "any".
 #[derive(Debug, Clone, Default)]

@@ -1,9 +1,10 @@
 //! Rows of the database read as the unified model's own types ([`AreaRow`],
-//! [`SchoolRow`], [`Agency`], [`Indicator`], [`Threshold`]), so that the read side has
+//! [`SchoolRow`], [`ResourceRow`], [`ProblemRow`], [`Agency`], [`Indicator`],
+//! [`Threshold`]), so that the read side has
 //! no record types of its own repeating them. A stored word that is not in its
 //! vocabulary fails the read, naming the column.
 
-use abe_schema::{Agency, AreaRow, Indicator, SchoolRow, Threshold};
+use abe_schema::{Agency, AreaRow, Indicator, ProblemRow, ResourceRow, SchoolRow, Threshold};
 use sqlx::{ColumnIndex, Decode, FromRow, Row, Type};
 
 /// A model type decoded from a row of either database.
@@ -22,6 +23,23 @@ where
         index: column.to_string(),
         source: Box::new(e),
     })
+}
+
+/// Reads a column of `row` that holds a word of a closed vocabulary, or NULL.
+pub(crate) fn opt_word<'r, R, T>(row: &'r R, column: &'r str) -> sqlx::Result<Option<T>>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    T: std::str::FromStr<Err = abe_schema::UnknownWord>,
+{
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| t.parse())
+        .transpose()
+        .map_err(|e| sqlx::Error::ColumnDecode {
+            index: column.to_string(),
+            source: Box::new(e),
+        })
 }
 
 /// Implements `FromRow` for `Stored<$model>` on both databases, each field read from
@@ -45,6 +63,7 @@ macro_rules! stored {
         }
     };
     (@read $row:ident, $field:ident, word) => { word($row, stringify!($field))? };
+    (@read $row:ident, $field:ident, opt_word) => { opt_word($row, stringify!($field))? };
     (@read $row:ident, $field:ident, list) => { list($row.try_get(stringify!($field))?) };
     (@read $row:ident, $field:ident, count) => {{
         let n: Option<i32> = $row.try_get(stringify!($field))?;
@@ -68,6 +87,40 @@ stored!(SchoolRow {
     area_code,
     affiliation,
     levels,
+});
+
+stored!(ResourceRow {
+    code,
+    title_th,
+    title_en,
+    description_th,
+    description_en,
+    category: word,
+    subcategory,
+    agency,
+    contact,
+    areas,
+    topics,
+    amount,
+    unit: opt_word,
+    valid_from,
+    valid_to,
+    origin: word,
+});
+
+stored!(ProblemRow {
+    code,
+    area_code,
+    topic,
+    statement_th,
+    statement_en,
+    group_name,
+    workshop,
+    raised_on,
+    severity: word,
+    status: word,
+    children,
+    origin: word,
 });
 
 stored!(Agency {
